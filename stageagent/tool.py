@@ -1,0 +1,220 @@
+"""Tools: typed Python functions the model may call.
+
+`@tool` turns a sync or async function into a `Tool`: the JSON schema of its arguments
+comes from the signature (types, defaults) and the docstring (summary, per-argument
+descriptions in Google `Args:` or Sphinx `:param x:` style); arguments are validated by
+pydantic before the function runs. A first parameter annotated `ToolContext` receives the
+run context (deps, per-run state) and is not shown to the model.
+
+Sync tools run in a worker thread so a blocking call (a database query) never stalls the
+event loop; async tools run on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_core import PydanticUndefined, to_json
+
+from .exceptions import ToolDefinitionError
+from .models.base import ToolDefinition
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+@dataclass
+class ToolContext:
+    """What a tool sees of the run: identity, user dependencies, and per-run state.
+
+    `state` is shared by every tool and evaluator of one stage run (and by the stages of
+    one facade run): the SQL executor leaves its result there for the chart stage.
+    """
+
+    run_id: str = ""
+    stage: str = ""
+    iteration: int = 0
+    deps: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+    tool_call_id: str = ""
+
+
+class _ArgsBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+
+
+def _param_docs(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a docstring into (summary, {param: description})."""
+    if not doc:
+        return "", {}
+    doc = inspect.cleandoc(doc)
+    params: dict[str, str] = {}
+    for m in re.finditer(r"^\s*:param\s+(?:[\w\[\], ]+\s+)?(\w+):\s*(.+)$", doc, re.M):
+        params[m.group(1)] = m.group(2).strip()
+    block = re.search(r"^(?:Args|Arguments|Parameters):\s*\n((?:[ \t]+.+\n?|\s*\n)+)", doc, re.M)
+    if block:
+        current = None
+        for line in block.group(1).splitlines():
+            m = re.match(r"^\s+(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
+            if m and (current is None or len(line) - len(line.lstrip()) <= 8):
+                current = m.group(1)
+                params[current] = m.group(2).strip()
+            elif current and line.strip():
+                params[current] += " " + line.strip()
+    summary_lines = []
+    for line in doc.splitlines():
+        if re.match(r"^(Args|Arguments|Parameters|Returns|Raises):", line) or line.startswith(":"):
+            break
+        summary_lines.append(line)
+    return "\n".join(summary_lines).strip(), params
+
+
+class Tool:
+    """A callable the model can use. Build with `@tool` or `Tool(function, ...)`."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        read_only: bool = False,
+        requires_approval: bool = False,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        max_output_tokens: int | None = None,
+    ):
+        if not callable(function):
+            raise ToolDefinitionError(f"tool function {function!r} is not callable")
+        self.function = function
+        self.name = name or getattr(function, "__name__", "")
+        if not _NAME_RE.match(self.name):
+            raise ToolDefinitionError(
+                f"tool name {self.name!r} must be 1-64 characters of letters, digits, _ or -")
+        self.read_only = read_only
+        self.requires_approval = requires_approval
+        self.timeout = timeout
+        if max_retries < 0:
+            raise ToolDefinitionError(f"tool {self.name!r}: max_retries must be >= 0")
+        self.max_retries = max_retries
+        self.max_output_tokens = max_output_tokens
+        self.is_async = inspect.iscoroutinefunction(function)
+        summary, param_docs = _param_docs(inspect.getdoc(function) or "")
+        self.description = description if description is not None else summary
+        self.takes_ctx, self.args_model = self._build_args_model(param_docs)
+        self._validate = self.args_model.__pydantic_validator__.validate_python
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        self.parameters: dict[str, Any] = schema
+        self.definition = ToolDefinition(name=self.name, description=self.description,
+                                         parameters=schema)
+
+    def _build_args_model(self, param_docs: dict[str, str]) -> tuple[bool, type[BaseModel]]:
+        fn = self.function
+        where = f"tool {self.name!r} ({getattr(fn, '__qualname__', fn)!r})"
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError) as exc:
+            raise ToolDefinitionError(f"{where}: cannot read its signature: {exc}") from exc
+        try:
+            hints = get_type_hints(fn)
+        except Exception as exc:
+            raise ToolDefinitionError(f"{where}: cannot resolve type hints: {exc}") from exc
+        takes_ctx = False
+        fields: dict[str, Any] = {}
+        from pydantic import Field
+
+        for index, (pname, param) in enumerate(signature.parameters.items()):
+            annotation = hints.get(pname, inspect.Parameter.empty)
+            if index == 0 and annotation is ToolContext:
+                takes_ctx = True
+                continue
+            if annotation is ToolContext:
+                raise ToolDefinitionError(
+                    f"{where}: ToolContext must be the first parameter, not {pname!r}")
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise ToolDefinitionError(
+                    f"{where}: parameter {pname!r}: *args/**kwargs are not supported; "
+                    "declare each argument")
+            if param.kind is param.POSITIONAL_ONLY:
+                raise ToolDefinitionError(
+                    f"{where}: parameter {pname!r} is positional-only; tools take keywords")
+            if annotation is inspect.Parameter.empty:
+                raise ToolDefinitionError(
+                    f"{where}: parameter {pname!r} has no type annotation; the model needs a "
+                    "type to call it")
+            default = PydanticUndefined if param.default is param.empty else param.default
+            fields[pname] = (annotation, Field(default, description=param_docs.get(pname)))
+        try:
+            model = create_model(f"{self.name}_args", __base__=_ArgsBase, **fields)
+            model.model_json_schema()
+        except Exception as exc:
+            raise ToolDefinitionError(
+                f"{where}: argument types cannot be expressed as JSON schema: {exc}") from exc
+        return takes_ctx, model
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated keyword arguments; raises pydantic `ValidationError`."""
+        return dict(self._validate(arguments).__dict__)
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext | None = None) -> Any:
+        """Validate and run (no timeout, no error conversion: the runtime adds those)."""
+        kwargs = self.validate(arguments)
+        if self.is_async:
+            if self.takes_ctx:
+                return await self.function(ctx or ToolContext(), **kwargs)
+            return await self.function(**kwargs)
+        if self.takes_ctx:
+            return await asyncio.to_thread(self.function, ctx or ToolContext(), **kwargs)
+        return await asyncio.to_thread(self.function, **kwargs)
+
+    def __repr__(self) -> str:
+        flags = [f for f, on in (("read_only", self.read_only),
+                                 ("requires_approval", self.requires_approval)) if on]
+        return f"Tool({self.name!r}{', ' + ', '.join(flags) if flags else ''})"
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    read_only: bool = False,
+    requires_approval: bool = False,
+    timeout: float | None = None,
+    max_retries: int = 2,
+    max_output_tokens: int | None = None,
+) -> Any:
+    """Decorator: `@tool` or `@tool(read_only=True, timeout=5)` makes a `Tool`."""
+
+    def wrap(fn: Callable[..., Any]) -> Tool:
+        return Tool(fn, name=name, description=description, read_only=read_only,
+                    requires_approval=requires_approval, timeout=timeout,
+                    max_retries=max_retries, max_output_tokens=max_output_tokens)
+
+    return wrap(function) if function is not None else wrap
+
+
+def render_output(value: Any) -> str:
+    """A tool's return value as observation text (JSON for structured values)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return to_json(value, fallback=str).decode()
+
+
+def format_validation_error(tool_name: str, error: ValidationError) -> str:
+    """Argument errors phrased for the model: tool, argument, what was wrong."""
+    lines = [f"Invalid arguments for tool {tool_name!r}:"]
+    for err in error.errors(include_url=False):
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "(arguments)"
+        if err.get("type") == "extra_forbidden":
+            lines.append(f"- {loc}: unexpected argument")
+        else:
+            lines.append(f"- {loc}: {err.get('msg')} (got {err.get('input')!r:.80})")
+    return "\n".join(lines)

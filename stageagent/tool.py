@@ -163,14 +163,16 @@ class Tool:
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext | None = None) -> Any:
         """Validate and run (no timeout, no error conversion: the runtime adds those)."""
-        kwargs = self.validate(arguments)
+        return await self.invoke(self.validate(arguments), ctx or ToolContext())
+
+    async def invoke(self, kwargs: dict[str, Any], ctx: ToolContext) -> Any:
+        """Run with already-validated arguments; sync functions go to a worker thread."""
+        fn = self.function
         if self.is_async:
-            if self.takes_ctx:
-                return await self.function(ctx or ToolContext(), **kwargs)
-            return await self.function(**kwargs)
+            return await (fn(ctx, **kwargs) if self.takes_ctx else fn(**kwargs))
         if self.takes_ctx:
-            return await asyncio.to_thread(self.function, ctx or ToolContext(), **kwargs)
-        return await asyncio.to_thread(self.function, **kwargs)
+            return await asyncio.to_thread(fn, ctx, **kwargs)
+        return await asyncio.to_thread(fn, **kwargs)
 
     def __repr__(self) -> str:
         flags = [f for f, on in (("read_only", self.read_only),

@@ -30,8 +30,27 @@ from .test import FunctionModel, ScriptedModel, call
 __all__ = [
     "Model", "ModelRequest", "ModelSettings", "OutputSchema", "ToolDefinition", "StreamEvent",
     "TextDelta", "ThinkingDelta", "ToolCallDelta", "StreamComplete", "ScriptedModel",
-    "FunctionModel", "call", "infer_model", "KNOWN_PROVIDERS",
+    "FunctionModel", "call", "infer_model", "KNOWN_PROVIDERS", "AnthropicModel", "OpenAIModel",
+    "RecordingModel", "ReplayModel", "RetryPolicy",
 ]
+
+# name -> submodule; imported on first access so `import stageagent` never pays for the
+# SDKs (0.3-0.8 s each)
+_LAZY = {
+    "AnthropicModel": "anthropic", "OpenAIModel": "openai", "RecordingModel": "record",
+    "ReplayModel": "record", "RetryPolicy": "retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 KNOWN_PROVIDERS = ("anthropic", "openai")
 

@@ -1,0 +1,193 @@
+"""Typed run events: one discriminated union of small pydantic models.
+
+Every event carries `run_id`, `stage`, `iteration`, `seq` (strictly increasing within a
+run, across stages) and `ts` (UNIX seconds). They serialise to JSON for SSE and logs and
+parse back with `parse_event`. The last event of a stage is `StageCompleted`, whose
+`reason` says why it stopped.
+
+Events are built by the runtime with trusted values, so the hot path constructs them with
+`model_construct` (no validation); `parse_event` validates what comes from outside.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from .messages import Usage
+
+StopReason = Literal[
+    "passed",          # the quality gate scored the answer at or above the threshold
+    "completed",       # the model answered and the stage has no evaluator to gate it
+    "max_iterations",  # the iteration limit was reached before the gate passed
+    "budget",          # the token or cost budget ran out
+    "timeout",         # the stage timeout expired
+    "cancelled",       # the consumer cancelled the run
+    "loop_detected",   # the same tool call with the same arguments repeated too often
+    "error",           # an unrecoverable error (model failure, tool retry budget, ...)
+]
+
+
+class BaseEvent(BaseModel):
+    run_id: str
+    stage: str = ""
+    iteration: int = 0
+    seq: int = 0
+    ts: float = 0.0
+
+
+class RunStarted(BaseEvent):
+    type: Literal["run_started"] = "run_started"
+    input: str = ""
+    stages: list[str] = Field(default_factory=list)
+
+
+class RunCompleted(BaseEvent):
+    type: Literal["run_completed"] = "run_completed"
+    ok: bool = True
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    duration_s: float = 0.0
+
+
+class RunFailed(BaseEvent):
+    type: Literal["run_failed"] = "run_failed"
+    error: str
+    error_type: str = ""
+    failed_stage: str = ""
+
+
+class StageStarted(BaseEvent):
+    type: Literal["stage_started"] = "stage_started"
+    model: str = ""
+    tools: list[str] = Field(default_factory=list)
+    max_iterations: int = 0
+    quality_threshold: float = 0.0
+
+
+class StageCompleted(BaseEvent):
+    type: Literal["stage_completed"] = "stage_completed"
+    reason: StopReason
+    score: float | None = None
+    critiques: list[str] = Field(default_factory=list)
+    iterations: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    output: Any = None
+    error: str | None = None
+
+
+class Thought(BaseEvent):
+    """Model text in a turn that also calls tools (its reasoning), or its final answer."""
+
+    type: Literal["thought"] = "thought"
+    text: str
+
+
+class TextDeltaEvent(BaseEvent):
+    type: Literal["text_delta"] = "text_delta"
+    text: str
+
+
+class ToolCalled(BaseEvent):
+    type: Literal["tool_called"] = "tool_called"
+    tool_call_id: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolApproval(BaseEvent):
+    type: Literal["tool_approval"] = "tool_approval"
+    tool_call_id: str
+    tool: str
+    approved: bool
+    reason: str = ""
+
+
+class ToolResultEvent(BaseEvent):
+    type: Literal["tool_result"] = "tool_result"
+    tool_call_id: str
+    tool: str
+    is_error: bool = False
+    content: str = ""
+    duration_ms: float = 0.0
+    truncated: bool = False
+
+
+class IterationCompleted(BaseEvent):
+    type: Literal["iteration_completed"] = "iteration_completed"
+    score: float | None = None
+    critiques: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    context_tokens: int = 0
+
+
+class QualityGate(BaseEvent):
+    type: Literal["quality_gate"] = "quality_gate"
+    score: float
+    threshold: float
+    passed: bool
+    critiques: list[str] = Field(default_factory=list)
+
+
+class OutputFormatted(BaseEvent):
+    """One attempt of the explore-then-format phase."""
+
+    type: Literal["output_formatted"] = "output_formatted"
+    attempt: int
+    ok: bool
+    errors: list[str] = Field(default_factory=list)
+
+
+class GroundingChecked(BaseEvent):
+    type: Literal["grounding_checked"] = "grounding_checked"
+    grounded: bool
+    ungrounded: list[str] = Field(default_factory=list)
+
+
+Event = Annotated[
+    Union[
+        RunStarted, RunCompleted, RunFailed, StageStarted, StageCompleted, Thought,
+        TextDeltaEvent, ToolCalled, ToolApproval, ToolResultEvent, IterationCompleted,
+        QualityGate, OutputFormatted, GroundingChecked,
+    ],
+    Field(discriminator="type"),
+]
+
+_adapter: TypeAdapter[Any] = TypeAdapter(Event)
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> BaseEvent:
+    """Validate an event from JSON text or a dict (e.g. a line of events.jsonl)."""
+    if isinstance(data, (str, bytes)):
+        return _adapter.validate_json(data)
+    return _adapter.validate_python(data)
+
+
+class Emitter:
+    """Stamps events with run id, stage, iteration, sequence number and time.
+
+    One emitter per run: a facade passes it to each stage so `seq` keeps increasing.
+    """
+
+    __slots__ = ("run_id", "stage", "iteration", "seq", "_clock")
+
+    def __init__(self, run_id: str, stage: str = ""):
+        self.run_id = run_id
+        self.stage = stage
+        self.iteration = 0
+        self.seq = 0
+        self._clock = time.time
+
+    def make(self, cls: type[BaseEvent], **fields: Any) -> Any:
+        self.seq += 1
+        fields["run_id"] = self.run_id
+        fields.setdefault("stage", self.stage)
+        fields["iteration"] = self.iteration
+        fields["seq"] = self.seq
+        fields["ts"] = self._clock()
+        fields["type"] = cls.model_fields["type"].default
+        return cls.model_construct(**fields)

@@ -1,0 +1,325 @@
+"""OpenAI Chat Completions adapter on the official async `openai` SDK.
+
+Also the adapter for OpenAI-compatible servers (vLLM, llama.cpp server, Ollama) given a
+`base_url`. Such servers often lack a feature; the adapter degrades instead of failing:
+without `json_schema` it asks for `json_object` and puts the schema in the system prompt
+(the runtime validates the text either way), without `parallel_tool_calls` it stops
+sending the flag. Both are detected from the server's 400 and remembered per instance.
+
+Wire rules the API enforces: `content` is null on tool-call messages, arguments are a JSON
+*string*, each tool result is its own `tool` message, `stream_options` only with `stream`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from ..exceptions import ModelConnectionError
+from ..messages import AssistantMessage, AssistantPart, TextPart, ThinkingPart, Usage
+from .base import (
+    ModelRequest,
+    OutputSchema,
+    StreamComplete,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+)
+from .retry import (
+    ErrorMapper,
+    ProviderModel,
+    json_only_instruction,
+    tool_arguments_text,
+    tool_call_part,
+)
+
+_FINISH_REASONS = {
+    "stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use",
+    "length": "max_tokens", "content_filter": "content_filter",
+}
+
+
+class OpenAIModel(ProviderModel):
+    """GPT models, or any OpenAI-compatible server via `base_url` (key optional there)."""
+
+    provider = "openai"
+    api_key_env = "OPENAI_API_KEY"
+    sdk = openai
+
+    def __init__(self, name: str, *, api_key: str | None = None, base_url: str | None = None,
+                 max_retries: int = 3, timeout: float | None = None,
+                 idle_timeout: float | None = None, client: Any = None,
+                 supports_json_schema: bool = True, supports_parallel_tool_calls: bool = True,
+                 **retry: Any) -> None:
+        super().__init__(name, api_key=api_key, base_url=base_url, max_retries=max_retries,
+                         timeout=timeout, idle_timeout=idle_timeout, client=client,
+                         key_required=base_url is None, **retry)
+        self.supports_json_schema = supports_json_schema
+        self.supports_parallel_tool_calls = supports_parallel_tool_calls
+
+    def _make_client(self, *, api_key: str, base_url: str | None,
+                     timeout: float | None) -> openai.AsyncOpenAI:
+        options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
+        if base_url:
+            options["base_url"] = base_url
+        if timeout is not None:
+            options["timeout"] = timeout
+        return openai.AsyncOpenAI(**options)
+
+    # --- request translation ---------------------------------------------------------
+
+    def build_params(self, request: ModelRequest, *, stream: bool = False) -> dict[str, Any]:
+        """The keyword arguments of `chat.completions.create` (public for tests)."""
+        settings = request.settings
+        schema = request.output_schema
+        messages = to_openai_messages(request)
+        params: dict[str, Any] = {"model": self.name, "messages": messages}
+        if schema is not None:
+            if self.supports_json_schema:
+                params["response_format"] = json_schema_format(schema)
+            else:
+                params["response_format"] = {"type": "json_object"}
+                _prepend_system(messages, json_only_instruction(schema))
+        if request.tools:
+            params["tools"] = [
+                {"type": "function", "function": {"name": t.name, "description": t.description,
+                                                  "parameters": t.parameters}}
+                for t in request.tools]
+            if schema is not None:
+                params["tool_choice"] = "none"
+            elif settings.parallel_tool_calls is not None and self.supports_parallel_tool_calls:
+                params["parallel_tool_calls"] = settings.parallel_tool_calls
+        if settings.max_tokens is not None:
+            # compatible servers know the classic name; OpenAI's newer models only the new one
+            key = "max_tokens" if self.base_url else "max_completion_tokens"
+            params[key] = settings.max_tokens
+        if settings.temperature is not None:
+            params["temperature"] = settings.temperature
+        if settings.top_p is not None:
+            params["top_p"] = settings.top_p
+        if settings.stop_sequences:
+            params["stop"] = list(settings.stop_sequences)
+        if stream:
+            params["stream"] = True
+            params["stream_options"] = {"include_usage": True}
+        params.update(self._call_options(request))
+        return params
+
+    def _fall_back(self, exc: Exception) -> bool:
+        """Switch off a feature the server just refused; True when a retry may succeed."""
+        if not isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
+            return False
+        text = str(exc).lower()
+        if self.supports_json_schema and ("json_schema" in text or "response_format" in text):
+            self.supports_json_schema = False
+            return True
+        if self.supports_parallel_tool_calls and "parallel_tool_calls" in text:
+            self.supports_parallel_tool_calls = False
+            return True
+        return False
+
+    async def _create(self, request: ModelRequest, *, stream: bool) -> Any:
+        while True:
+            try:
+                return await self.client.chat.completions.create(
+                    **self.build_params(request, stream=stream))
+            except Exception as exc:
+                if not self._fall_back(exc):
+                    raise
+
+    # --- calls -----------------------------------------------------------------------
+
+    async def _request_once(self, request: ModelRequest) -> AssistantMessage:
+        response = await self._create(request, stream=False)
+        return self.parsed(from_openai_completion, response, self.name)
+
+    async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        stream = await self._create(request, stream=True)
+        assembler = _StreamAssembler(self.name)
+        try:
+            async for chunk in stream:
+                for delta in self.parsed(assembler.feed, chunk):
+                    yield delta
+        finally:
+            await stream.close()
+        yield StreamComplete(message=self.parsed(assembler.finish, self.errors))
+
+
+# --- translation helpers -------------------------------------------------------------
+
+
+def strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode accepts `schema`: every object closed
+    (`additionalProperties: false`) with all its properties required."""
+    if isinstance(schema, list):
+        return all(strict_compatible(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return False
+        if set(schema.get("required", [])) != set(properties):
+            return False
+    return all(strict_compatible(value) for value in schema.values())
+
+
+def json_schema_format(schema: OutputSchema) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": schema.name, "schema": schema.schema_,
+                            "strict": strict_compatible(schema.schema_)}
+    if schema.description:
+        body["description"] = schema.description
+    return {"type": "json_schema", "json_schema": body}
+
+
+def _prepend_system(messages: list[dict[str, Any]], text: str) -> None:
+    """Add `text` to the first system message (some servers' chat templates refuse a
+    system message anywhere but first)."""
+    if messages and messages[0]["role"] == "system":
+        messages[0]["content"] = f"{messages[0]['content']}\n\n{text}"
+    else:
+        messages.insert(0, {"role": "system", "content": text})
+
+
+def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
+    calls = [{"id": p.id, "type": "function",
+              "function": {"name": p.name, "arguments": tool_arguments_text(p)}}
+             for p in message.tool_calls]
+    text = message.text
+    result: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
+    if calls:
+        result["tool_calls"] = calls
+    return result
+
+
+def to_openai_messages(request: ModelRequest) -> list[dict[str, Any]]:
+    """Neutral history -> Chat Completions `messages` (thinking parts are not sent)."""
+    messages: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == "assistant":
+            messages.append(_assistant_message(message))
+        elif message.role == "tool":
+            messages.extend({"role": "tool", "tool_call_id": r.tool_call_id, "content": r.content}
+                            for r in message.results)
+        else:
+            messages.append({"role": message.role, "content": message.content})
+    return messages
+
+
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage(requests=1)
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
+    # neutral `input_tokens` are the uncached ones, as Anthropic reports them
+    return Usage(input_tokens=(usage.prompt_tokens or 0) - cached,
+                 output_tokens=usage.completion_tokens or 0, cache_read_tokens=cached,
+                 requests=1)
+
+
+def _call_id(id: str | None) -> str:
+    """Some compatible servers send no tool-call id; the history needs one to pair results."""
+    return id or f"call_{uuid.uuid4().hex[:16]}"
+
+
+def _reasoning(message: Any) -> str | None:
+    """vLLM/llama.cpp/Ollama put reasoning in a non-standard `reasoning_content` field."""
+    return getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
+
+
+def from_openai_completion(response: Any, model: str) -> AssistantMessage:
+    """SDK `ChatCompletion` -> neutral message; raises on a body of the wrong shape."""
+    if not response.choices:
+        raise ValueError("response has no choices")
+    choice = response.choices[0]
+    message = choice.message
+    parts: list[AssistantPart] = []
+    reasoning = _reasoning(message)
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(ThinkingPart(thinking=reasoning))
+    if message.content:
+        parts.append(TextPart(text=message.content))
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        parts.append(TextPart(text=refusal))
+    for call in message.tool_calls or []:
+        parts.append(tool_call_part(_call_id(call.id), call.function.name,
+                                    call.function.arguments))
+    stop = "refusal" if refusal else _FINISH_REASONS.get(choice.finish_reason, choice.finish_reason)
+    return AssistantMessage(parts=parts, usage=_usage(response.usage), stop_reason=stop,
+                            model=response.model or model)
+
+
+class _StreamAssembler:
+    """Chat completion chunks -> our deltas; tool-call fragments joined by index."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.text = ""
+        self.reasoning = ""
+        self.refusal = ""
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+        self.response_model: str | None = None
+
+    def feed(self, chunk: Any) -> list[StreamEvent]:
+        self.response_model = self.response_model or chunk.model
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = chunk.usage
+        if not chunk.choices:
+            return []
+        choice = chunk.choices[0]
+        self.finish_reason = choice.finish_reason or self.finish_reason
+        delta = choice.delta
+        if delta is None:
+            return []
+        out: list[StreamEvent] = []
+        reasoning = _reasoning(delta)
+        if isinstance(reasoning, str) and reasoning:
+            self.reasoning += reasoning
+            out.append(ThinkingDelta(text=reasoning))
+        if delta.content:
+            self.text += delta.content
+            out.append(TextDelta(text=delta.content))
+        if getattr(delta, "refusal", None):
+            self.refusal += delta.refusal
+            out.append(TextDelta(text=delta.refusal))
+        for position, fragment in enumerate(delta.tool_calls or []):
+            index = fragment.index if fragment.index is not None else position
+            function = fragment.function
+            name = function.name if function is not None else None
+            arguments = (function.arguments if function is not None else None) or ""
+            call = self.calls.get(index)
+            if call is None:
+                call = self.calls[index] = {"id": _call_id(fragment.id), "name": name or "",
+                                            "arguments": ""}
+                out.append(ToolCallDelta(index=index, id=call["id"], name=name,
+                                         arguments_delta=arguments))
+            elif arguments:
+                out.append(ToolCallDelta(index=index, arguments_delta=arguments))
+            call["arguments"] += arguments
+        return out
+
+    def finish(self, errors: ErrorMapper) -> AssistantMessage:
+        """The assembled message; no finish_reason means the stream was cut short."""
+        if self.finish_reason is None:
+            raise errors.make(ModelConnectionError, "stream ended before a finish_reason")
+        parts: list[AssistantPart] = []
+        if self.reasoning:
+            parts.append(ThinkingPart(thinking=self.reasoning))
+        if self.text:
+            parts.append(TextPart(text=self.text))
+        if self.refusal:
+            parts.append(TextPart(text=self.refusal))
+        for index in sorted(self.calls):
+            call = self.calls[index]
+            parts.append(tool_call_part(call["id"], call["name"], call["arguments"]))
+        stop = "refusal" if self.refusal else _FINISH_REASONS.get(self.finish_reason,
+                                                                   self.finish_reason)
+        return AssistantMessage(parts=parts, usage=_usage(self.usage), stop_reason=stop,
+                                model=self.response_model or self.model)

@@ -1,0 +1,620 @@
+"""The thought-tool runtime: think, call tools, observe, and go again - per stage.
+
+`StageAwareRuntime.run_stage(stage, input)` returns a `StageRun`: an async iterator of
+typed events whose last event is `StageCompleted` with the reason the stage stopped. The
+loop is flat (one generator, one `while`), so the cost of an iteration and of an event
+does not grow with depth or history; each message is token-counted once, when appended.
+
+Per stage, the runtime *enforces* the stage config: only the stage's tools are shown to
+the model, and a call to any other tool is refused as an error observation; the stage's
+prompt, quality gate, iteration limit, budgets, timeouts and loop detection apply.
+
+Cancellation: `run.cancel()`, closing the iterator (`aclose()`, or abandoning it), or
+cancelling the consumer task stops the stage; running tools are cancelled too and no
+task is left behind. `cancel()` still delivers a final `StageCompleted(reason="cancelled")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+from loguru import logger
+
+from . import events as ev
+from .budget import History, PriceFunction, Spend
+from .defaults import default_evaluators, default_tools, tool_registry
+from .events import Emitter, StopReason
+from .exceptions import StageAgentError, StageConfigError
+from .formatting import format_instruction, jsonable, output_schema_for, parse_output, retry_instruction
+from .grounding import check_grounding
+from .messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolResult,
+    ToolReturnMessage,
+    UserMessage,
+)
+from .models import Model, infer_model
+from .models.base import ModelRequest, StreamComplete
+from .quality import Candidate, QualityReport, evaluate_all
+from .registry import Registry
+from .stage_config import StageConfig, StageConfigManager
+from .templating import PromptEnvironment
+from .tokens import TokenCounter
+from .tool import Tool, ToolContext
+from .toolcalls import Approver, ToolRunner
+
+_log = logger.bind(component="runtime")
+
+
+@dataclass
+class StageResult:
+    """What a stage run produced and why it stopped."""
+
+    run_id: str
+    stage: str
+    reason: StopReason
+    text: str = ""
+    output: Any = None
+    score: float | None = None
+    critiques: list[str] = field(default_factory=list)
+    iterations: int = 0
+    usage: Any = None
+    cost_usd: float | None = None
+    messages: list[Message] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    exception: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason in ("passed", "completed")
+
+
+@dataclass
+class _Prepared:
+    """A stage resolved against the runtime: tools, definitions, evaluators, schema."""
+
+    config: StageConfig
+    tools: dict[str, Tool]
+    definitions: list[Any]
+    evaluators: list[Any]
+    output_cls: Any
+
+
+class _Stop(Exception):
+    """Internal: ends the loop with a reason."""
+
+    def __init__(self, reason: StopReason, error: str | None = None):
+        self.reason = reason
+        self.error = error
+
+
+class StageRun:
+    """One stage run: iterate it for events; `result` is set when it ends."""
+
+    def __init__(self, runtime: "StageAwareRuntime", prepared: _Prepared, user_input: str, *,
+                 model: Model, context: dict[str, Any], history: Sequence[Message] | None,
+                 deps: Any, state: dict[str, Any], stream: bool, emitter: Emitter):
+        self.runtime = runtime
+        self.config = prepared.config
+        self.input = user_input
+        self.model = model
+        self.emitter = emitter
+        self.result: StageResult | None = None
+        self._prepared = prepared
+        self._context = context
+        self._history = history
+        self._deps = deps
+        self._state = state
+        self._stream = stream
+        self._cancel_requested = False
+        self._active_task: asyncio.Task[Any] | None = None
+        self._gen = self._run()
+
+    @property
+    def run_id(self) -> str:
+        return self.emitter.run_id
+
+    # --- iteration protocol ----------------------------------------------------------
+
+    def __aiter__(self) -> "StageRun":
+        return self
+
+    async def __anext__(self) -> ev.BaseEvent:
+        self._active_task = asyncio.current_task()
+        try:
+            return await self._gen.__anext__()
+        finally:
+            self._active_task = None
+
+    async def aclose(self) -> None:
+        """Stop the run (the consumer is not reading any more)."""
+        await self._gen.aclose()
+
+    def cancel(self) -> None:
+        """Ask the run to stop; the next event is `StageCompleted(reason="cancelled")`."""
+        self._cancel_requested = True
+        task = self._active_task
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def collect(self) -> StageResult:
+        """Run to the end, discarding events; returns the result."""
+        async for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    # --- the loop --------------------------------------------------------------------
+
+    async def _run(self) -> AsyncIterator[ev.BaseEvent]:
+        config = self.config
+        prepared = self._prepared
+        emit = self.emitter
+        emit.stage = config.name
+        emit.iteration = 0
+        rt = self.runtime
+        counter = rt.counter_for(self.model.name)
+        limits = config.limits
+        timeouts = config.timeouts
+        deadline = (time.monotonic() + timeouts.stage_s) if timeouts.stage_s else None
+        settings = config.model.settings(timeouts.model_s)
+        context_budget = config.budget.context_tokens
+        ctx = ToolContext(run_id=emit.run_id, stage=config.name, deps=self._deps, state=self._state)
+        runner = ToolRunner(prepared.tools, stage=config.name, known=rt.tools.__contains__,
+                            counter=counter, output_tokens=limits.tool_output_tokens,
+                            default_timeout=timeouts.tool_s, approver=rt.approver)
+        spend = Spend(rt.price)
+        model_name = self.model.name
+        observations: list[ToolResult] = []
+        seen_calls: dict[str, int] = {}
+        score: float | None = None
+        critiques: list[str] = []
+        output: Any = None
+        final_text = ""
+        iteration = 0
+        reason: StopReason = "error"
+        error: str | None = None
+        exception: BaseException | None = None
+        history: History | None = None
+        log = _log.bind(run_id=emit.run_id, stage=config.name)
+
+        yield emit.make(ev.StageStarted, model=f"{self.model.provider}:{model_name}",
+                        tools=list(prepared.tools), max_iterations=config.max_iterations,
+                        quality_threshold=config.quality_threshold)
+        try:
+            system = rt.render_prompt(config, self.input, self._context, prepared)
+            history = History(counter)
+            history.append(SystemMessage(content=system))
+            for message in self._history or ():
+                if message.role != "system":
+                    history.append(message)
+            history.append(UserMessage(content=self.input))
+            history.pin(2)  # the system prompt and the task (the first user message)
+            log.debug("stage started with {} tools", len(prepared.tools))
+
+            while True:
+                if self._cancel_requested:
+                    raise _Stop("cancelled")
+                if iteration >= config.max_iterations:
+                    raise _Stop("max_iterations")
+                iteration += 1
+                emit.iteration = iteration
+                ctx.iteration = iteration
+
+                # --- think --------------------------------------------------------
+                request = ModelRequest.model_construct(
+                    messages=history.window(context_budget), tools=prepared.definitions,
+                    settings=settings, output_schema=None)
+                window_tokens = history.window_tokens
+                if self._stream:
+                    response = None
+                    stream = self.model.stream(request)
+                    try:
+                        while True:
+                            item = await self._guard(stream.__anext__(), deadline)
+                            if item is None:
+                                break
+                            if item.kind == "text_delta":
+                                yield emit.make(ev.TextDeltaEvent, text=item.text)
+                            elif item.kind == "complete":
+                                response = item.message
+                    finally:
+                        await stream.aclose()
+                    if response is None:
+                        raise _Stop("error", "the model stream ended without a response")
+                else:
+                    response = await self._guard(self.model.request(request), deadline)
+                out_tokens = history.append(response)
+                usage = response.usage
+                if not usage.input_tokens and not usage.output_tokens:
+                    usage = usage.model_copy(update={
+                        "input_tokens": window_tokens, "output_tokens": out_tokens,
+                        "requests": 1, "estimated": True})
+                cost = spend.add(model_name, usage)
+                text = response.text
+                calls = response.tool_calls
+                if text:
+                    yield emit.make(ev.Thought, text=text)
+
+                # --- act ----------------------------------------------------------
+                if calls:
+                    repeated = None
+                    for call in calls:
+                        key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+                        seen = seen_calls.get(key, 0) + 1
+                        seen_calls[key] = seen
+                        if seen >= limits.loop_repeats:
+                            repeated = call
+                    if repeated is not None:
+                        self._unanswered(history, calls, "stage stopped: loop detected")
+                        raise _Stop("loop_detected",
+                                    f"tool {repeated.name!r} was called {limits.loop_repeats} "
+                                    "times with the same arguments")
+                    if self._cancel_requested:
+                        self._unanswered(history, calls, "the run was cancelled")
+                        raise _Stop("cancelled")
+                    for call in calls:
+                        yield emit.make(ev.ToolCalled, tool_call_id=call.id, tool=call.name,
+                                        arguments=call.arguments)
+                    try:
+                        outcomes = await self._guard(runner.run_all(calls, ctx), deadline)
+                    except BaseException:
+                        self._unanswered(history, calls, "stage stopped before the tool ran")
+                        raise
+                    results = [o.result for o in outcomes]
+                    history.append(ToolReturnMessage(results=results))
+                    observations.extend(r for r in results if not r.is_error)
+                    for outcome in outcomes:
+                        r = outcome.result
+                        if outcome.approval is not None:
+                            yield emit.make(ev.ToolApproval, tool_call_id=r.tool_call_id,
+                                            tool=r.name, approved=outcome.approval[0],
+                                            reason=outcome.approval[1])
+                        yield emit.make(ev.ToolResultEvent, tool_call_id=r.tool_call_id,
+                                        tool=r.name, is_error=r.is_error, content=r.content,
+                                        duration_ms=outcome.duration_ms,
+                                        truncated=outcome.truncated)
+                    yield emit.make(ev.IterationCompleted, usage=usage, cost_usd=cost,
+                                    context_tokens=window_tokens)
+                    for call in calls:
+                        spent = runner.budget_spent(call.name)
+                        if spent:
+                            raise _Stop("error", spent)
+                    self._check_budget(spend)
+                    continue
+
+                # --- final answer: format, ground, gate -----------------------------
+                final_text = text
+                report: QualityReport | None = None
+                gate_critiques: list[str] = []
+                if prepared.output_cls is not None:
+                    output = None
+                    async for event_or_result in self._format(history, prepared, settings,
+                                                              spend, deadline, limits):
+                        if isinstance(event_or_result, ev.BaseEvent):
+                            yield event_or_result
+                        else:
+                            output, format_errors = event_or_result
+                    if output is None:
+                        gate_critiques.append(
+                            "The final result could not be formatted as the required JSON: "
+                            + "; ".join(format_errors[:5]))
+                        report = QualityReport(score=0.0, critiques=gate_critiques)
+                    elif config.grounding != "off":
+                        grounding = check_grounding(
+                            output, (o.content for o in observations))
+                        yield emit.make(ev.GroundingChecked, grounded=grounding.grounded,
+                                        ungrounded=grounding.ungrounded)
+                        if not grounding.grounded:
+                            gate_critiques.append(
+                                "These values in your result were not observed in any tool "
+                                "result; use only values the tools returned: "
+                                + ", ".join(grounding.ungrounded[:10]))
+                            penalty = 0.0 if config.grounding == "fail" else grounding.fraction
+                            report = QualityReport(score=penalty, critiques=list(gate_critiques))
+                if prepared.evaluators or report is not None or prepared.output_cls is not None:
+                    if output is not None or not prepared.output_cls:
+                        candidate = Candidate(stage=config.name, input=self.input,
+                                              text=final_text, output=output,
+                                              observations=observations, state=self._state,
+                                              context=self._context)
+                        evaluated = await self._guard(
+                            evaluate_all(prepared.evaluators, candidate), deadline)
+                        if report is not None:  # grounding penalty applies on top
+                            evaluated = QualityReport(
+                                score=evaluated.score * report.score,
+                                critiques=[*evaluated.critiques, *gate_critiques],
+                                evaluator=evaluated.evaluator, details=evaluated.details)
+                        report = evaluated
+                    assert report is not None
+                    score = report.score
+                    critiques = report.critiques
+                    passed = score >= config.quality_threshold
+                    yield emit.make(ev.QualityGate, score=score,
+                                    threshold=config.quality_threshold, passed=passed,
+                                    critiques=critiques)
+                    yield emit.make(ev.IterationCompleted, score=score, critiques=critiques,
+                                    usage=usage, cost_usd=cost, context_tokens=window_tokens)
+                    if passed:
+                        raise _Stop("passed")
+                    self._check_budget(spend)
+                    if iteration >= config.max_iterations:
+                        raise _Stop("max_iterations")
+                    history.append(UserMessage(content=_critique_turn(score, config, critiques)))
+                    continue
+                yield emit.make(ev.IterationCompleted, usage=usage, cost_usd=cost,
+                                context_tokens=window_tokens)
+                raise _Stop("completed")
+        except _Stop as stop:
+            reason, error = stop.reason, stop.error
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            if self._cancel_requested:
+                reason = "cancelled"
+            else:
+                reason, error, exception = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired", exc
+        except asyncio.CancelledError:
+            if not self._cancel_requested:
+                self._finish(history, "cancelled", final_text, output, score, critiques,
+                             iteration, spend, "the consumer cancelled the run", None)
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            reason = "cancelled"
+        except GeneratorExit:
+            self._finish(history, "cancelled", final_text, output, score, critiques, iteration,
+                         spend, "the consumer closed the event stream", None)
+            log.info("stage closed by the consumer")
+            raise
+        except StageAgentError as exc:
+            reason, error, exception = "error", f"{type(exc).__name__}: {exc}", exc
+        except Exception as exc:  # noqa: BLE001 - a run never crashes the consumer
+            reason, error, exception = "error", f"{type(exc).__name__}: {exc}", exc
+            log.opt(exception=exc).error("stage failed")
+        if reason == "cancelled" and error is None:
+            error = "cancelled by request"
+        self._finish(history, reason, final_text, output, score, critiques, iteration, spend,
+                     error, exception)
+        log.debug("stage ended: {}", reason)
+        yield emit.make(ev.StageCompleted, reason=reason, score=score, critiques=critiques,
+                        iterations=iteration, usage=spend.usage, cost_usd=spend.cost_usd,
+                        output=jsonable(output) if output is not None else (final_text or None),
+                        error=error)
+
+    async def _guard(self, awaitable: Any, deadline: float | None) -> Any:
+        """Await with the stage deadline; StopAsyncIteration becomes None."""
+        try:
+            if deadline is None:
+                return await awaitable
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if hasattr(awaitable, "close"):
+                    awaitable.close()
+                raise TimeoutError
+            async with asyncio.timeout(remaining):
+                return await awaitable
+        except StopAsyncIteration:
+            return None
+
+    async def _format(self, history: History, prepared: _Prepared, settings: Any, spend: Spend,
+                      deadline: float | None, limits: Any) -> AsyncIterator[Any]:
+        """The format phase: yields events, then finally (output | None, errors)."""
+        cls = prepared.output_cls
+        schema = self.runtime.output_schema(cls)
+        history.append(UserMessage(content=format_instruction(cls)))
+        errors: list[str] = []
+        for attempt in range(1, limits.format_retries + 2):
+            request = ModelRequest.model_construct(
+                messages=history.window(self.config.budget.context_tokens), tools=[],
+                settings=settings, output_schema=schema)
+            response = await self._guard(self.model.request(request), deadline)
+            history.append(response)
+            spend.add(self.model.name, response.usage)
+            output, errors = parse_output(response.text, cls)
+            if response.tool_calls:
+                output, errors = None, ["tools are not available in the format step"]
+            yield self.emitter.make(ev.OutputFormatted, attempt=attempt, ok=output is not None,
+                                    errors=errors)
+            if output is not None:
+                yield (output, [])
+                return
+            history.append(UserMessage(content=retry_instruction(errors)))
+        yield (None, errors)
+
+    def _check_budget(self, spend: Spend) -> None:
+        budget = self.config.budget
+        if budget.max_total_tokens is not None and spend.usage.total_tokens > budget.max_total_tokens:
+            raise _Stop("budget", f"token budget of {budget.max_total_tokens} exceeded "
+                                  f"({spend.usage.total_tokens} tokens used)")
+        if budget.max_cost_usd is not None and (spend.cost_usd or 0.0) > budget.max_cost_usd:
+            raise _Stop("budget", f"cost budget of ${budget.max_cost_usd:g} exceeded "
+                                  f"(${spend.cost_usd:.4f} spent)")
+
+    @staticmethod
+    def _unanswered(history: History, calls: Sequence[Any], why: str) -> None:
+        """Answer calls that will not run, so the history stays valid for a follow-up."""
+        if history.messages and history.messages[-1].role == "tool":
+            return
+        history.append(ToolReturnMessage(results=[
+            ToolResult(tool_call_id=c.id, name=c.name, content=f"Not executed: {why}.",
+                       is_error=True) for c in calls]))
+
+    def _finish(self, history: History | None, reason: StopReason, text: str, output: Any,
+                score: float | None, critiques: list[str], iterations: int, spend: Spend,
+                error: str | None, exception: BaseException | None) -> None:
+        messages = list(history.messages) if history is not None else []
+        last = messages[-1] if messages else None
+        if last is not None and last.role == "assistant" and last.tool_calls:
+            messages.append(ToolReturnMessage(results=[
+                ToolResult(tool_call_id=c.id, name=c.name, is_error=True,
+                           content=f"Not executed: stage stopped ({reason}).")
+                for c in last.tool_calls]))
+        self.result = StageResult(
+            run_id=self.emitter.run_id, stage=self.config.name, reason=reason, text=text,
+            output=output, score=score, critiques=critiques, iterations=iterations,
+            usage=spend.usage, cost_usd=spend.cost_usd, messages=messages, state=self._state,
+            error=error, exception=exception)
+
+
+def _critique_turn(score: float, config: StageConfig, critiques: list[str]) -> str:
+    lines = "\n".join(f"- {c}" for c in critiques) or "- (no specific critique)"
+    return (f"Your answer did not pass the quality check of stage {config.name!r} "
+            f"(score {score:.2f}, needed {config.quality_threshold:.2f}). Fix these "
+            f"problems and answer again:\n{lines}")
+
+
+class StageAwareRuntime:
+    """Runs stages: switches tools, prompt, gate and limits per stage, for real.
+
+    Args:
+        stages: where stage names are resolved (default: bundled + user stage files,
+            loaded on first use).
+        model: a `Model` or model id that overrides every stage's `[model] id`.
+        tools: extra tools (Tool objects or typed functions), added to the built-ins.
+        evaluators: extra evaluators by name.
+        deps: default `ToolContext.deps` for tools.
+        approver: async callable deciding on `requires_approval` tool calls.
+        price: cost function (model name, usage) -> USD or None.
+    """
+
+    def __init__(
+        self,
+        stages: StageConfigManager | None = None,
+        *,
+        model: Model | str | None = None,
+        tools: Iterable[Any] | Registry[Tool] | None = None,
+        evaluators: dict[str, Any] | Registry[Any] | None = None,
+        deps: Any = None,
+        approver: Approver | None = None,
+        prompts: PromptEnvironment | None = None,
+        price: PriceFunction | None = None,
+    ):
+        if isinstance(tools, Registry):
+            self.tools = tools
+        else:
+            self.tools = default_tools()
+            for item in tools or ():
+                t = tool_registry([item]).get(getattr(item, "name", getattr(item, "__name__", "")))
+                self.tools.register(t.name, t)
+        if isinstance(evaluators, Registry):
+            self.evaluators = evaluators
+        else:
+            self.evaluators = default_evaluators()
+            for name, item in (evaluators or {}).items():
+                self.evaluators.register(name, item)
+        self._stages = stages
+        self.model = model
+        self.deps = deps
+        self.approver = approver
+        self.price = price
+        self._prompts = prompts
+        self._prepared: dict[int, _Prepared] = {}
+        self._counters: dict[str, TokenCounter] = {}
+        self._templates: dict[str, Any] = {}
+        self._schemas: dict[type, Any] = {}
+
+    @property
+    def stages(self) -> StageConfigManager:
+        if self._stages is None:
+            self._stages = StageConfigManager(tools=self.tools, evaluators=self.evaluators,
+                                              prompts=self._prompts)
+        return self._stages
+
+    @property
+    def prompts(self) -> PromptEnvironment:
+        if self._prompts is None:
+            self._prompts = self._stages.prompts if self._stages is not None else PromptEnvironment()
+        return self._prompts
+
+    def counter_for(self, model_name: str) -> TokenCounter:
+        counter = self._counters.get(model_name)
+        if counter is None:
+            counter = self._counters[model_name] = TokenCounter(model=model_name)
+        return counter
+
+    def output_schema(self, cls: type) -> Any:
+        schema = self._schemas.get(cls)
+        if schema is None:
+            schema = self._schemas[cls] = output_schema_for(cls)
+        return schema
+
+    def prepare(self, stage: str | StageConfig) -> _Prepared:
+        """Resolve a stage's tools, evaluators and output schema (cached per config)."""
+        config = self.stages.get(stage) if isinstance(stage, str) else stage
+        prepared = self._prepared.get(id(config))
+        if prepared is not None and prepared.config is config:
+            return prepared
+        tools: dict[str, Tool] = {}
+        for index, name in enumerate(config.tools):
+            if name not in self.tools:
+                raise StageConfigError(f"unknown tool {name!r}", path=config.source,
+                                       key=f"tools[{index}]")
+            tools[name] = self.tools.get(name)
+        evaluators = []
+        for index, name in enumerate(config.evaluators):
+            if name not in self.evaluators:
+                raise StageConfigError(f"unknown evaluator {name!r}", path=config.source,
+                                       key=f"evaluators[{index}]")
+            evaluators.append(self.evaluators.get(name))
+        prepared = _Prepared(config=config, tools=tools,
+                             definitions=[t.definition for t in tools.values()],
+                             evaluators=evaluators, output_cls=config.output_model())
+        self._prepared[id(config)] = prepared
+        return prepared
+
+    def render_prompt(self, config: StageConfig, user_input: str, context: dict[str, Any],
+                      prepared: _Prepared) -> str:
+        variables = {"input": user_input, "stage": config,
+                     "tools": prepared.definitions, **context}
+        if config.prompt:
+            return self.prompts.render(config.prompt, variables)
+        if config.prompt_text is not None:
+            template = self._templates.get(config.prompt_text)
+            if template is None:
+                self.prompts.check_source(config.prompt_text, name=f"{config.name}.prompt_text")
+                template = self._templates[config.prompt_text] = \
+                    self.prompts._env.from_string(config.prompt_text)
+            return self.prompts._render(template, f"{config.name}.prompt_text", variables)
+        return config.description or f"You are the {config.name} stage."
+
+    def resolve_model(self, config: StageConfig, model: Model | str | None) -> Model:
+        return infer_model(model or self.model or config.model.id)
+
+    def run_stage(
+        self,
+        stage: str | StageConfig,
+        input: str,
+        *,
+        context: dict[str, Any] | None = None,
+        history: Sequence[Message] | None = None,
+        model: Model | str | None = None,
+        deps: Any = None,
+        state: dict[str, Any] | None = None,
+        stream: bool = False,
+        run_id: str | None = None,
+        emitter: Emitter | None = None,
+    ) -> StageRun:
+        """Start a stage run. Iterate the returned `StageRun` for its events.
+
+        `history` continues an earlier run (e.g. `previous.result.messages`): the stage's
+        system prompt replaces the old one and `input` is the follow-up question.
+        """
+        prepared = self.prepare(stage)
+        resolved = self.resolve_model(prepared.config, model)
+        emitter = emitter or Emitter(run_id or uuid.uuid4().hex[:16])
+        return StageRun(self, prepared, input, model=resolved, context=dict(context or {}),
+                        history=history, deps=deps if deps is not None else self.deps,
+                        state=state if state is not None else {}, stream=stream,
+                        emitter=emitter)
+
+    async def run(self, stage: str | StageConfig, input: str, **kwargs: Any) -> StageResult:
+        """Run a stage to the end and return its result (events discarded)."""
+        return await self.run_stage(stage, input, **kwargs).collect()

@@ -1,0 +1,297 @@
+"""Stages as data: `StageConfig` and the `StageConfigManager` that loads `stages/*.toml`.
+
+A stage file fixes, per stage, the enabled tools, the prompt template, the quality gate
+(evaluators and threshold), the iteration limit, the model and its settings, the context
+and cost budget, an optional output schema, and timeouts. Everything is validated when the
+file is loaded - unknown keys, unknown tools/evaluators, missing templates, out-of-range
+numbers - with errors naming the file and the key. Configs are frozen: a run never sees
+its stage change under it (use `model_copy(update=...)` to derive a variant).
+
+Example (`stages/sql.toml`)::
+
+    name = "sql"
+    prompt = "sql.j2"
+    tools = ["schema_discovery", "sql_executor"]
+    evaluators = ["sql_quality"]
+    quality_threshold = 0.8
+    max_iterations = 6
+    output_schema = "stageagent.tools.sql:SQLStageOutput"
+
+    [model]
+    id = "anthropic:claude-sonnet-4-6"
+    max_tokens = 4096
+
+    [budget]
+    context_tokens = 24000
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .exceptions import StageConfigError, UnknownStageError
+from .models.base import ModelSettings
+
+#: the model a stage uses when its file names none (overridable per run)
+DEFAULT_MODEL = os.environ.get("STAGEAGENT_MODEL", "anthropic:claude-sonnet-4-6")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageModel(_Strict):
+    """`[model]`: the model id and its settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str = Field(default_factory=lambda: DEFAULT_MODEL)
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop_sequences: list[str] | None = None
+    thinking_budget: int | None = Field(default=None, ge=1)
+    parallel_tool_calls: bool | None = None
+
+    def settings(self, timeout: float | None = None) -> ModelSettings:
+        data = self.model_dump(exclude={"id"}, exclude_none=True)
+        if timeout is not None:
+            data["timeout"] = timeout
+        return ModelSettings(**data)
+
+
+class StageBudget(_Strict):
+    """`[budget]`: how much context one request may carry, and what the stage may spend."""
+
+    #: history is trimmed to this many tokens before each model call
+    context_tokens: int = Field(default=32_000, ge=256)
+    #: stop with reason "budget" once input+output tokens of the stage exceed this
+    max_total_tokens: int | None = Field(default=None, ge=1)
+    #: stop with reason "budget" once the stage's cost exceeds this (known prices only)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+
+
+class StageTimeouts(_Strict):
+    """`[timeouts]` in seconds."""
+
+    stage_s: float | None = Field(default=600.0, gt=0)
+    tool_s: float | None = Field(default=60.0, gt=0)
+    model_s: float | None = Field(default=120.0, gt=0)
+
+
+class StageLimits(_Strict):
+    """`[limits]`: loop detection, format retries, tool output size."""
+
+    #: the same tool call (name + arguments) this many times ends the stage
+    loop_repeats: int = Field(default=3, ge=2)
+    format_retries: int = Field(default=2, ge=0)
+    tool_output_tokens: int = Field(default=4_000, ge=16)
+
+
+class StageConfig(_Strict):
+    """One stage, as loaded from a TOML file (or built in code)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    #: template file name on the prompt search path ...
+    prompt: str | None = None
+    #: ... or the template source inline (handy in notebooks)
+    prompt_text: str | None = None
+    tools: list[str] = Field(default_factory=list)
+    evaluators: list[str] = Field(default_factory=list)
+    quality_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    max_iterations: int = Field(default=5, ge=1)
+    #: `"module:Class"` of a pydantic model (or the class itself, in code): enables
+    #: explore-then-format
+    output_schema: str | type[BaseModel] | None = None
+    #: what ungrounded values in the formatted output do: "critique" (lower the score),
+    #: "fail" (score 0 for the iteration), or "off"
+    grounding: Literal["critique", "fail", "off"] = "critique"
+    model: StageModel = Field(default_factory=StageModel)
+    budget: StageBudget = Field(default_factory=StageBudget)
+    timeouts: StageTimeouts = Field(default_factory=StageTimeouts)
+    limits: StageLimits = Field(default_factory=StageLimits)
+    #: where it was loaded from (None for stages built in code)
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_prompt(self) -> "StageConfig":
+        if self.prompt and self.prompt_text:
+            raise ValueError("give either 'prompt' (a template file) or 'prompt_text', not both")
+        if len(set(self.tools)) != len(self.tools):
+            dupes = sorted({t for t in self.tools if self.tools.count(t) > 1})
+            raise ValueError(f"tools listed twice: {', '.join(dupes)}")
+        return self
+
+    def output_model(self) -> type[BaseModel] | None:
+        """The output schema class, imported on demand."""
+        if not self.output_schema:
+            return None
+        from .registry import import_ref
+
+        ref = self.output_schema
+        cls = ref if isinstance(ref, type) else import_ref(ref)
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            raise StageConfigError(f"{self.output_schema!r} is not a pydantic model class",
+                                   path=self.source, key="output_schema")
+        return cls
+
+
+def _key_of(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_stage_file(path: Path) -> StageConfig:
+    """Parse and validate the schema of one stage file (not its references)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StageConfigError(f"not valid TOML: {exc}", path=path) from None
+    except OSError as exc:
+        raise StageConfigError(f"cannot read: {exc}", path=path) from None
+    data.setdefault("name", path.stem)
+    data["source"] = str(path)
+    try:
+        return StageConfig(**data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        key = _key_of(first["loc"])
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key {key!r}"
+        else:
+            msg = first["msg"]
+        more = f" (and {len(errors) - 1} more problem(s): " + "; ".join(
+            f"{_key_of(e['loc'])}: {e['msg']}" for e in errors[1:]) + ")" if len(errors) > 1 else ""
+        raise StageConfigError(msg + more, path=path, key=key) from None
+    except TypeError as exc:  # e.g. a non-string key
+        raise StageConfigError(str(exc), path=path) from None
+
+
+def env_dirs(variable: str) -> list[Path]:
+    value = os.environ.get(variable, "")
+    return [Path(p) for p in value.split(os.pathsep) if p]
+
+
+class StageConfigManager:
+    """Loads bundled and user stage files; user files override bundled ones by name.
+
+    Search order: the bundled `stageagent.stages`, then `$STAGEAGENT_STAGES_PATH`, then
+    `user_dirs` (later wins). References are checked at load time against the tool and
+    evaluator registries and the prompt search path.
+    """
+
+    def __init__(
+        self,
+        user_dirs: Iterable[str | Path] = (),
+        *,
+        include_bundled: bool = True,
+        tools: Any = None,
+        evaluators: Any = None,
+        prompts: Any = None,
+        prompt_dirs: Iterable[str | Path] = (),
+    ):
+        from .defaults import default_evaluators, default_tools
+        from .templating import PromptEnvironment
+
+        self.tools = tools if tools is not None else default_tools()
+        self.evaluators = evaluators if evaluators is not None else default_evaluators()
+        self.user_dirs = [*env_dirs("STAGEAGENT_STAGES_PATH"), *(Path(d) for d in user_dirs)]
+        self.prompts = prompts or PromptEnvironment(
+            [*(Path(d) for d in prompt_dirs), *env_dirs("STAGEAGENT_PROMPTS_PATH"),
+             *(d.parent / "prompts" for d in reversed(self.user_dirs))])
+        self.include_bundled = include_bundled
+        self._stages: dict[str, StageConfig] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        dirs: list[Path] = []
+        if self.include_bundled:
+            from stageagent import stages
+
+            dirs.append(stages.PATH)
+        for d in self.user_dirs:
+            if not d.is_dir():
+                raise StageConfigError("stage directory does not exist", path=d)
+            dirs.append(d)
+        loaded: dict[str, StageConfig] = {}
+        for d in dirs:
+            for path in sorted(d.glob("*.toml")):
+                config = parse_stage_file(path)
+                self.validate(config)
+                loaded[config.name] = config
+        self._stages = loaded
+
+    def validate(self, config: StageConfig) -> StageConfig:
+        """Check a stage's references; raises StageConfigError naming file and key."""
+        where = {"path": config.source}
+        for index, name in enumerate(config.tools):
+            if name not in self.tools:
+                raise StageConfigError(
+                    f"unknown tool {name!r} (known: {', '.join(self.tools.names())})",
+                    key=f"tools[{index}]", **where)
+        for index, name in enumerate(config.evaluators):
+            if name not in self.evaluators:
+                raise StageConfigError(
+                    f"unknown evaluator {name!r} (known: {', '.join(self.evaluators.names())})",
+                    key=f"evaluators[{index}]", **where)
+        if config.prompt:
+            from .exceptions import PromptError
+
+            try:
+                self.prompts.check(config.prompt)
+            except PromptError as exc:
+                raise StageConfigError(str(exc), key="prompt", **where) from None
+        elif config.prompt_text is not None:
+            from .exceptions import PromptError
+
+            try:
+                self.prompts.check_source(config.prompt_text, name=f"{config.name}.prompt_text")
+            except PromptError as exc:
+                raise StageConfigError(str(exc), key="prompt_text", **where) from None
+        if config.output_schema:
+            from .exceptions import RegistryError
+
+            try:
+                config.output_model()
+            except RegistryError as exc:
+                raise StageConfigError(str(exc), key="output_schema", **where) from None
+        if ":" in config.model.id:
+            provider = config.model.id.partition(":")[0]
+            from .models import KNOWN_PROVIDERS
+
+            if provider not in KNOWN_PROVIDERS:
+                raise StageConfigError(
+                    f"unknown model provider {provider!r} in {config.model.id!r} "
+                    f"(known: {', '.join(KNOWN_PROVIDERS)})", key="model.id", **where)
+        else:
+            raise StageConfigError(f"model id {config.model.id!r} is not 'provider:model'",
+                                   key="model.id", **where)
+        return config
+
+    def register(self, config: StageConfig) -> StageConfig:
+        """Add (or replace) a stage built in code, validated like a file."""
+        self._stages[config.name] = self.validate(config)
+        return config
+
+    def get(self, name: str) -> StageConfig:
+        try:
+            return self._stages[name]
+        except KeyError:
+            raise UnknownStageError(
+                f"unknown stage {name!r} (loaded: {', '.join(sorted(self._stages)) or 'none'})",
+                key=name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stages
+
+    def __iter__(self) -> Iterator[StageConfig]:
+        return iter(self._stages[n] for n in sorted(self._stages))
+
+    def names(self) -> list[str]:
+        return sorted(self._stages)

@@ -1,0 +1,197 @@
+"""Executing one turn's tool calls: the runtime's "act" step.
+
+Everything that can go wrong with a tool call becomes an error observation the model sees
+and can correct - an unknown or disabled tool, arguments that are not JSON or fail
+validation, a refusal by the approver, an exception, a timeout - never a crashed run.
+Consecutive failures of one tool are counted against its retry budget; the runtime ends
+the stage when a tool's budget is spent.
+
+Read-only tools asked for in the same turn run concurrently; other tools run one at a
+time in the order the model asked for them (they may have side effects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence, Union
+
+from pydantic import ValidationError
+
+from .exceptions import ToolError
+from .messages import ToolCallPart, ToolResult
+from .tokens import TokenCounter
+from .tool import Tool, ToolContext, format_validation_error, render_output
+
+#: how many consecutive bad calls to an unknown/disabled tool name are tolerated
+UNKNOWN_TOOL_RETRIES = 2
+
+
+@dataclass
+class ApprovalRequest:
+    """What an approver is asked: may `tool` run with `arguments` in this run?"""
+
+    tool: str
+    arguments: dict[str, Any]
+    tool_call_id: str
+    run_id: str
+    stage: str
+
+
+#: returns True/False, or (approved, reason)
+Approver = Callable[[ApprovalRequest], Awaitable[Union[bool, tuple[bool, str]]]]
+
+
+@dataclass
+class Outcome:
+    """The result of one call, ready to become an observation and an event."""
+
+    result: ToolResult
+    duration_ms: float
+    truncated: bool = False
+    approval: tuple[bool, str] | None = None
+
+
+class ToolRunner:
+    """Runs tool calls for one stage run with its enabled tools and limits."""
+
+    def __init__(
+        self,
+        tools: dict[str, Tool],
+        *,
+        stage: str,
+        known: Callable[[str], bool],
+        counter: TokenCounter,
+        output_tokens: int,
+        default_timeout: float | None,
+        approver: Approver | None,
+    ):
+        self.tools = tools
+        self.stage = stage
+        self._known = known
+        self._counter = counter
+        self._output_tokens = output_tokens
+        self._default_timeout = default_timeout
+        self._approver = approver
+        self._available = ", ".join(tools) or "none"
+        #: consecutive failures per tool name
+        self.failures: dict[str, int] = {}
+
+    def budget_spent(self, name: str) -> str | None:
+        """A message if `name` has failed more often than its retry budget allows."""
+        failures = self.failures.get(name, 0)
+        tool = self.tools.get(name)
+        limit = tool.max_retries if tool is not None else UNKNOWN_TOOL_RETRIES
+        if failures > limit:
+            return (f"tool {name!r} failed {failures} times in a row (retry budget "
+                    f"{limit}); last error ends the stage")
+        return None
+
+    async def run_all(self, calls: Sequence[ToolCallPart], ctx: ToolContext) -> list[Outcome]:
+        """Run a turn's calls; results in call order."""
+        if len(calls) == 1:
+            return [await self.run_one(calls[0], ctx)]
+        outcomes: list[Outcome] = []
+        batch: list[ToolCallPart] = []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.read_only and not tool.requires_approval:
+                batch.append(call)
+                continue
+            if batch:
+                outcomes.extend(await self._concurrent(batch, ctx))
+                batch = []
+            outcomes.append(await self.run_one(call, ctx))
+        if batch:
+            outcomes.extend(await self._concurrent(batch, ctx))
+        return outcomes
+
+    async def _concurrent(self, calls: list[ToolCallPart], ctx: ToolContext) -> list[Outcome]:
+        if len(calls) == 1:
+            return [await self.run_one(calls[0], ctx)]
+        tasks = [asyncio.ensure_future(self.run_one(c, ctx)) for c in calls]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:  # cancellation of the run cancels running tools too
+                if not task.done():
+                    task.cancel()
+            if any(not t.done() for t in tasks):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run_one(self, call: ToolCallPart, ctx: ToolContext) -> Outcome:
+        start = time.perf_counter()
+        name = call.name
+        tool = self.tools.get(name)
+        approval = None
+        if tool is None:
+            if self._known(name):
+                text = (f"Tool {name!r} is not enabled in stage {self.stage!r}. "
+                        f"Available tools: {self._available}.")
+            else:
+                text = f"Unknown tool {name!r}. Available tools: {self._available}."
+            return self._fail(call, text, start)
+        if call.raw_arguments is not None:
+            return self._fail(call, (
+                f"Arguments for tool {name!r} are not a JSON object: "
+                f"{call.raw_arguments[:300]!r}. Call it again with a JSON object matching "
+                "its schema."), start)
+        try:
+            kwargs = tool.validate(call.arguments)
+        except ValidationError as exc:
+            return self._fail(call, format_validation_error(name, exc), start)
+        if tool.requires_approval:
+            approval = await self._approve(tool, call, ctx)
+            if not approval[0]:
+                why = f": {approval[1]}" if approval[1] else ""
+                outcome = self._fail(call, f"The call to {name!r} was refused{why}. "
+                                           "Do not retry it unchanged.", start, count=False)
+                outcome.approval = approval
+                return outcome
+        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
+        call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
+                               deps=ctx.deps, state=ctx.state, tool_call_id=call.id)
+        try:
+            if timeout is None:
+                value = await tool.invoke(kwargs, call_ctx)
+            else:
+                async with asyncio.timeout(timeout):
+                    value = await tool.invoke(kwargs, call_ctx)
+        except ToolError as exc:
+            return self._fail(call, str(exc), start, approval=approval)
+        except TimeoutError:
+            return self._fail(call, f"Tool {name!r} timed out after {timeout:g} s.", start,
+                              approval=approval)
+        except Exception as exc:  # noqa: BLE001 - the model sees it and may correct
+            return self._fail(call, f"Tool {name!r} raised {type(exc).__name__}: {exc}",
+                              start, approval=approval)
+        self.failures[name] = 0
+        text = render_output(value)
+        limit = tool.max_output_tokens or self._output_tokens
+        cut, total = self._counter.truncate(text, limit)
+        truncated = cut is not text
+        if truncated:
+            cut += f"\n[... output truncated: showing {limit} of {total} tokens]"
+        result = ToolResult(tool_call_id=call.id, name=name, content=cut)
+        return Outcome(result, (time.perf_counter() - start) * 1000, truncated, approval)
+
+    async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
+        if self._approver is None:
+            return False, "no approver is configured for tools that require approval"
+        request = ApprovalRequest(tool=tool.name, arguments=call.arguments,
+                                  tool_call_id=call.id, run_id=ctx.run_id, stage=ctx.stage)
+        try:
+            answer = await self._approver(request)
+        except Exception as exc:  # noqa: BLE001 - a failing approver refuses
+            return False, f"the approver failed ({type(exc).__name__}: {exc})"
+        if isinstance(answer, tuple):
+            return bool(answer[0]), str(answer[1])
+        return bool(answer), ""
+
+    def _fail(self, call: ToolCallPart, text: str, start: float, *, count: bool = True,
+              approval: tuple[bool, str] | None = None) -> Outcome:
+        if count:
+            self.failures[call.name] = self.failures.get(call.name, 0) + 1
+        result = ToolResult(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+        return Outcome(result, (time.perf_counter() - start) * 1000, False, approval)

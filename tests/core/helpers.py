@@ -1,0 +1,52 @@
+"""Small shared pieces for the core tests (tools and stages built in code)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from stageagent import StageAwareRuntime, StageConfig, tool
+
+
+@tool(read_only=True)
+async def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: the first addend
+        b: the second addend
+    """
+    return a + b
+
+
+@tool(read_only=True, timeout=0.05)
+async def sleepy(seconds: float) -> str:
+    """Sleep for a while (used to test timeouts and concurrency)."""
+    await asyncio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+@tool
+def boom(reason: str) -> str:
+    """Always raises."""
+    raise ValueError(f"exploded: {reason}")
+
+
+def free_price(model: str, usage: Any) -> float:
+    """$1 per 1000 tokens: makes cost budgets testable with the doubles."""
+    return usage.total_tokens / 1000
+
+
+def make_runtime(*tools: Any, **kwargs: Any) -> StageAwareRuntime:
+    kwargs.setdefault("price", lambda m, u: None)
+    return StageAwareRuntime(tools=list(tools) or [add, sleepy, boom], **kwargs)
+
+
+def stage(name: str = "calc", **kwargs: Any) -> StageConfig:
+    kwargs.setdefault("tools", ["add", "sleepy", "boom"])
+    kwargs.setdefault("prompt_text", "You are the {{ stage.name }} stage. Task: {{ input }}")
+    return StageConfig(name=name, **kwargs)
+
+
+async def events_of(run: Any) -> list[Any]:
+    return [e async for e in run]

@@ -6,77 +6,94 @@ report pipeline built on them. The public API is what this module exports; every
 else is internal and may change.
 """
 
-from .budget import History, Spend
-from .events import (
-    BaseEvent,
-    Emitter,
-    Event,
-    GroundingChecked,
-    IterationCompleted,
-    OutputFormatted,
-    QualityGate,
-    RunCompleted,
-    RunFailed,
-    RunStarted,
-    StageCompleted,
-    StageStarted,
-    StopReason,
-    TextDeltaEvent,
-    Thought,
-    ToolApproval,
-    ToolCalled,
-    ToolResultEvent,
-    parse_event,
-)
-from .exceptions import (
-    ContextTooLongError,
-    MalformedResponseError,
-    MissingAPIKeyError,
-    ModelAuthError,
-    ModelBadRequestError,
-    ModelConnectionError,
-    ModelError,
-    ModelOverloadedError,
-    ModelRateLimitError,
-    ModelTimeoutError,
-    OutputValidationError,
-    PromptError,
-    RecordingMismatchError,
-    RegistryError,
-    ScriptError,
-    StageAgentError,
-    StageConfigError,
-    StreamInterruptedError,
-    ToolDefinitionError,
-    ToolError,
-    UnknownModelError,
-    UnknownStageError,
-)
-from .log import disable_logging, enable_logging
-from .messages import (
-    AssistantMessage,
-    Message,
-    MessagesAdapter,
-    SystemMessage,
-    TextPart,
-    ThinkingPart,
-    ToolCallPart,
-    ToolResult,
-    ToolReturnMessage,
-    Usage,
-    UserMessage,
-)
-from .models import FunctionModel, Model, ModelRequest, ModelSettings, ScriptedModel, call, infer_model
-from .quality import Candidate, Evaluator, QualityReport, evaluator
-from .runtime import StageAwareRuntime, StageResult, StageRun
-from .stage_config import StageConfig, StageConfigManager
-from .templating import PromptEnvironment
-from .tool import Tool, ToolContext, tool
-from .toolcalls import ApprovalRequest
+from __future__ import annotations
 
-disable_logging()
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# name -> module: resolved on first access (PEP 562), so `import stageagent` stays cheap
+# and a notebook that only builds messages never imports the runtime or asyncio.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["History", "Spend"], ".budget"),
+    **dict.fromkeys([
+        "BaseEvent", "Emitter", "Event", "GroundingChecked", "IterationCompleted",
+        "OutputFormatted", "QualityGate", "RunCompleted", "RunFailed", "RunStarted",
+        "StageCompleted", "StageStarted", "StopReason", "TextDeltaEvent", "Thought",
+        "ToolApproval", "ToolCalled", "ToolResultEvent", "parse_event"
+    ], ".events"),
+    **dict.fromkeys([
+        "ContextTooLongError", "MalformedResponseError", "MissingAPIKeyError",
+        "ModelAuthError", "ModelBadRequestError", "ModelConnectionError", "ModelError",
+        "ModelOverloadedError", "ModelRateLimitError", "ModelTimeoutError",
+        "OutputValidationError", "PromptError", "RecordingMismatchError", "RegistryError",
+        "ScriptError", "StageAgentError", "StageConfigError", "StreamInterruptedError",
+        "ToolDefinitionError", "ToolError", "UnknownModelError", "UnknownStageError"
+    ], ".exceptions"),
+    **dict.fromkeys(["disable_logging", "enable_logging"], ".log"),
+    **dict.fromkeys([
+        "AssistantMessage", "Message", "MessagesAdapter", "SystemMessage", "TextPart",
+        "ThinkingPart", "ToolCallPart", "ToolResult", "ToolReturnMessage", "Usage",
+        "UserMessage"
+    ], ".messages"),
+    **dict.fromkeys([
+        "FunctionModel", "Model", "ModelRequest", "ModelSettings", "ScriptedModel", "call",
+        "infer_model"
+    ], ".models"),
+    **dict.fromkeys(["Candidate", "Evaluator", "QualityReport", "evaluator"], ".quality"),
+    **dict.fromkeys(["StageAwareRuntime", "StageResult", "StageRun"], ".runtime"),
+    **dict.fromkeys(["StageConfig", "StageConfigManager"], ".stage_config"),
+    **dict.fromkeys(["PromptEnvironment"], ".templating"),
+    **dict.fromkeys(["Tool", "ToolContext", "tool"], ".tool"),
+    **dict.fromkeys(["ApprovalRequest"], ".toolcalls"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stageagent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see the real imports
+    from .budget import History, Spend  # noqa: F401
+    from .events import (  # noqa: F401
+        BaseEvent, Emitter, Event, GroundingChecked, IterationCompleted,
+        OutputFormatted, QualityGate, RunCompleted, RunFailed, RunStarted,
+        StageCompleted, StageStarted, StopReason, TextDeltaEvent, Thought, ToolApproval,
+        ToolCalled, ToolResultEvent, parse_event
+    )
+    from .exceptions import (  # noqa: F401
+        ContextTooLongError, MalformedResponseError, MissingAPIKeyError, ModelAuthError,
+        ModelBadRequestError, ModelConnectionError, ModelError, ModelOverloadedError,
+        ModelRateLimitError, ModelTimeoutError, OutputValidationError, PromptError,
+        RecordingMismatchError, RegistryError, ScriptError, StageAgentError,
+        StageConfigError, StreamInterruptedError, ToolDefinitionError, ToolError,
+        UnknownModelError, UnknownStageError
+    )
+    from .log import disable_logging, enable_logging  # noqa: F401
+    from .messages import (  # noqa: F401
+        AssistantMessage, Message, MessagesAdapter, SystemMessage, TextPart,
+        ThinkingPart, ToolCallPart, ToolResult, ToolReturnMessage, Usage, UserMessage
+    )
+    from .models import (  # noqa: F401
+        FunctionModel, Model, ModelRequest, ModelSettings, ScriptedModel, call,
+        infer_model
+    )
+    from .quality import Candidate, Evaluator, QualityReport, evaluator  # noqa: F401
+    from .runtime import StageAwareRuntime, StageResult, StageRun  # noqa: F401
+    from .stage_config import StageConfig, StageConfigManager  # noqa: F401
+    from .templating import PromptEnvironment  # noqa: F401
+    from .tool import Tool, ToolContext, tool  # noqa: F401
+    from .toolcalls import ApprovalRequest  # noqa: F401
 
 __all__ = [
     # runtime

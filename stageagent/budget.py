@@ -85,19 +85,29 @@ def default_price(model: str, usage: Usage) -> float | None:
 
 
 class Spend:
-    """Usage and cost accumulated over iterations (of a stage or a run)."""
+    """Usage and cost accumulated over iterations (of a stage or a run).
 
-    __slots__ = ("usage", "cost_usd", "_price", "_unpriced")
+    Plain integer sums on the hot path; `usage` builds the `Usage` model when asked.
+    """
+
+    __slots__ = ("_counts", "cost_usd", "_price", "_unpriced", "_estimated")
 
     def __init__(self, price: PriceFunction | None = None):
-        self.usage = Usage()
+        self._counts = [0, 0, 0, 0, 0]
         self.cost_usd: float | None = None
         self._price = price or default_price
         self._unpriced = False
+        self._estimated = False
 
     def add(self, model: str, usage: Usage) -> float | None:
         """Record one call; returns its cost (None when the model has no known price)."""
-        self.usage = self.usage + usage
+        c = self._counts
+        c[0] += usage.input_tokens
+        c[1] += usage.output_tokens
+        c[2] += usage.cache_read_tokens
+        c[3] += usage.cache_write_tokens
+        c[4] += usage.requests
+        self._estimated = self._estimated or usage.estimated
         cost = self._price(model, usage)
         if cost is None:
             self._unpriced = True
@@ -105,8 +115,20 @@ class Spend:
             self.cost_usd = (self.cost_usd or 0.0) + cost
         return cost
 
+    @property
+    def usage(self) -> Usage:
+        c = self._counts
+        return Usage(input_tokens=c[0], output_tokens=c[1], cache_read_tokens=c[2],
+                     cache_write_tokens=c[3], requests=c[4], estimated=self._estimated)
+
+    @property
+    def total_tokens(self) -> int:
+        return self._counts[0] + self._counts[1]
+
     def merge(self, other: "Spend") -> None:
-        self.usage = self.usage + other.usage
+        for i, value in enumerate(other._counts):
+            self._counts[i] += value
+        self._estimated = self._estimated or other._estimated
         if other.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
         self._unpriced = self._unpriced or other._unpriced

@@ -5,8 +5,8 @@ run, across stages) and `ts` (UNIX seconds). They serialise to JSON for SSE and 
 parse back with `parse_event`. The last event of a stage is `StageCompleted`, whose
 `reason` says why it stopped.
 
-Events are built by the runtime with trusted values, so the hot path constructs them with
-`model_construct` (no validation); `parse_event` validates what comes from outside.
+Events are built by the runtime with trusted values, so the hot path constructs them
+without validation (`stageagent.construct`); `parse_event` validates what comes from outside.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from .construct import construct
 from .messages import Usage
 
 StopReason = Literal[
@@ -185,9 +186,9 @@ class Emitter:
     def make(self, cls: type[BaseEvent], **fields: Any) -> Any:
         self.seq += 1
         fields["run_id"] = self.run_id
-        fields.setdefault("stage", self.stage)
+        if "stage" not in fields:
+            fields["stage"] = self.stage
         fields["iteration"] = self.iteration
         fields["seq"] = self.seq
         fields["ts"] = self._clock()
-        fields["type"] = cls.model_fields["type"].default
-        return cls.model_construct(**fields)
+        return construct(cls, fields)

@@ -1,33 +1,48 @@
 """Logging with loguru, bound with run id / stage / iteration.
 
-A library must not decide where its logs go: stageagent disables its own loguru output on
-import and adds no sink. Applications (and the CLI) call `enable_logging()`.
+A library must not decide where its logs go: stageagent keeps its loguru output disabled
+and adds no sink; applications (and the CLI) call `enable_logging()`. loguru itself is
+imported on first use, not on `import stageagent` (it costs ~30 ms of import time).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import Any
 
-from loguru import logger
+_state: dict[str, Any] = {"logger": None, "enabled": False}
 
 FORMAT = ("<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
           "<cyan>{extra[run_id]}</cyan> {extra[stage]}#{extra[iteration]} {message}")
 
 
+def get_logger() -> Any:
+    """The loguru logger, with stageagent's records disabled unless enabled."""
+    logger = _state["logger"]
+    if logger is None:
+        from loguru import logger
+
+        if not _state["enabled"]:
+            logger.disable("stageagent")
+        _state["logger"] = logger
+    return logger
+
+
 def disable_logging() -> None:
-    logger.disable("stageagent")
+    _state["enabled"] = False
+    if _state["logger"] is not None:
+        _state["logger"].disable("stageagent")
 
 
 def enable_logging(level: str = "INFO", sink: Any = None, *, json: bool = False) -> int:
     """Turn stageagent's logs on; returns the loguru handler id (for `logger.remove`)."""
+    _state["enabled"] = True
+    logger = get_logger()
     logger.enable("stageagent")
-    target: TextIO | Any = sink if sink is not None else sys.stderr
     return logger.add(
-        target, level=level, serialize=json,
+        sink if sink is not None else sys.stderr, level=level, serialize=json,
         format=FORMAT if not json else "{message}",
-        filter=lambda record: record["name"].startswith("stageagent")
-        and _with_defaults(record),
+        filter=lambda record: record["name"].startswith("stageagent") and _with_defaults(record),
     )
 
 

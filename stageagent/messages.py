@@ -30,14 +30,16 @@ class Usage(BaseModel):
     estimated: bool = False
 
     def __add__(self, other: "Usage") -> "Usage":
-        return Usage.model_construct(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
-            requests=self.requests + other.requests,
-            estimated=self.estimated or other.estimated,
-        )
+        from .construct import construct
+
+        return construct(Usage, {
+            "input_tokens": self.input_tokens + other.input_tokens,
+            "output_tokens": self.output_tokens + other.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens + other.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens + other.cache_write_tokens,
+            "requests": self.requests + other.requests,
+            "estimated": self.estimated or other.estimated,
+        })
 
     @property
     def total_tokens(self) -> int:

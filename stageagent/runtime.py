@@ -23,21 +23,22 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Sequence
 
-from loguru import logger
-
 from . import events as ev
 from .budget import History, PriceFunction, Spend
+from .construct import construct
 from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter, StopReason
 from .exceptions import StageAgentError, StageConfigError
 from .formatting import format_instruction, jsonable, output_schema_for, parse_output, retry_instruction
 from .grounding import check_grounding
+from .log import get_logger
 from .messages import (
     AssistantMessage,
     Message,
     SystemMessage,
     ToolResult,
     ToolReturnMessage,
+    Usage,
     UserMessage,
 )
 from .models import Model, infer_model
@@ -50,7 +51,6 @@ from .tokens import TokenCounter
 from .tool import Tool, ToolContext
 from .toolcalls import Approver, ToolRunner
 
-_log = logger.bind(component="runtime")
 
 
 @dataclass
@@ -115,6 +115,7 @@ class StageRun:
         self._state = state
         self._stream = stream
         self._cancel_requested = False
+        self._timed_out = False
         self._active_task: asyncio.Task[Any] | None = None
         self._gen = self._run()
 
@@ -141,6 +142,16 @@ class StageRun:
     def cancel(self) -> None:
         """Ask the run to stop; the next event is `StageCompleted(reason="cancelled")`."""
         self._cancel_requested = True
+        self._interrupt()
+
+    def _expire(self) -> None:
+        """The stage deadline passed: stop like `cancel()`, with reason "timeout"."""
+        self._timed_out = True
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        # only while the run itself is executing (inside __anext__) is there work to
+        # interrupt; otherwise the flags are seen at the next step
         task = self._active_task
         if task is not None and not task.done():
             task.cancel()
@@ -164,7 +175,9 @@ class StageRun:
         counter = rt.counter_for(self.model.name)
         limits = config.limits
         timeouts = config.timeouts
-        deadline = (time.monotonic() + timeouts.stage_s) if timeouts.stage_s else None
+        # one timer per stage, not one per await: it interrupts whatever is running
+        watchdog = (asyncio.get_running_loop().call_later(timeouts.stage_s, self._expire)
+                    if timeouts.stage_s else None)
         settings = config.model.settings(timeouts.model_s)
         context_budget = config.budget.context_tokens
         ctx = ToolContext(run_id=emit.run_id, stage=config.name, deps=self._deps, state=self._state)
@@ -184,7 +197,7 @@ class StageRun:
         error: str | None = None
         exception: BaseException | None = None
         history: History | None = None
-        log = _log.bind(run_id=emit.run_id, stage=config.name)
+        log = get_logger().bind(run_id=emit.run_id, stage=config.name)
 
         yield emit.make(ev.StageStarted, model=f"{self.model.provider}:{model_name}",
                         tools=list(prepared.tools), max_iterations=config.max_iterations,
@@ -203,6 +216,8 @@ class StageRun:
             while True:
                 if self._cancel_requested:
                     raise _Stop("cancelled")
+                if self._timed_out:
+                    raise TimeoutError
                 if iteration >= config.max_iterations:
                     raise _Stop("max_iterations")
                 iteration += 1
@@ -210,17 +225,18 @@ class StageRun:
                 ctx.iteration = iteration
 
                 # --- think --------------------------------------------------------
-                request = ModelRequest.model_construct(
-                    messages=history.window(context_budget), tools=prepared.definitions,
-                    settings=settings, output_schema=None)
+                request = construct(ModelRequest, {
+                    "messages": history.window(context_budget), "tools": prepared.definitions,
+                    "settings": settings, "output_schema": None})
                 window_tokens = history.window_tokens
                 if self._stream:
                     response = None
                     stream = self.model.stream(request)
                     try:
                         while True:
-                            item = await self._guard(stream.__anext__(), deadline)
-                            if item is None:
+                            try:
+                                item = await stream.__anext__()
+                            except StopAsyncIteration:
                                 break
                             if item.kind == "text_delta":
                                 yield emit.make(ev.TextDeltaEvent, text=item.text)
@@ -231,11 +247,11 @@ class StageRun:
                     if response is None:
                         raise _Stop("error", "the model stream ended without a response")
                 else:
-                    response = await self._guard(self.model.request(request), deadline)
+                    response = await self.model.request(request)
                 out_tokens = history.append(response)
                 usage = response.usage
                 if not usage.input_tokens and not usage.output_tokens:
-                    usage = usage.model_copy(update={
+                    usage = construct(Usage, {
                         "input_tokens": window_tokens, "output_tokens": out_tokens,
                         "requests": 1, "estimated": True})
                 cost = spend.add(model_name, usage)
@@ -248,7 +264,7 @@ class StageRun:
                 if calls:
                     repeated = None
                     for call in calls:
-                        key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+                        key = _call_key(call)
                         seen = seen_calls.get(key, 0) + 1
                         seen_calls[key] = seen
                         if seen >= limits.loop_repeats:
@@ -265,12 +281,12 @@ class StageRun:
                         yield emit.make(ev.ToolCalled, tool_call_id=call.id, tool=call.name,
                                         arguments=call.arguments)
                     try:
-                        outcomes = await self._guard(runner.run_all(calls, ctx), deadline)
+                        outcomes = await runner.run_all(calls, ctx)
                     except BaseException:
                         self._unanswered(history, calls, "stage stopped before the tool ran")
                         raise
                     results = [o.result for o in outcomes]
-                    history.append(ToolReturnMessage(results=results))
+                    history.append(construct(ToolReturnMessage, {"results": results}))
                     observations.extend(r for r in results if not r.is_error)
                     for outcome in outcomes:
                         r = outcome.result
@@ -298,7 +314,7 @@ class StageRun:
                 if prepared.output_cls is not None:
                     output = None
                     async for event_or_result in self._format(history, prepared, settings,
-                                                              spend, deadline, limits):
+                                                              spend, limits):
                         if isinstance(event_or_result, ev.BaseEvent):
                             yield event_or_result
                         else:
@@ -326,8 +342,7 @@ class StageRun:
                                               text=final_text, output=output,
                                               observations=observations, state=self._state,
                                               context=self._context)
-                        evaluated = await self._guard(
-                            evaluate_all(prepared.evaluators, candidate), deadline)
+                        evaluated = await evaluate_all(prepared.evaluators, candidate)
                         if report is not None:  # grounding penalty applies on top
                             evaluated = QualityReport(
                                 score=evaluated.score * report.score,
@@ -355,21 +370,25 @@ class StageRun:
                 raise _Stop("completed")
         except _Stop as stop:
             reason, error = stop.reason, stop.error
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            if self._cancel_requested:
-                reason = "cancelled"
-            else:
-                reason, error, exception = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired", exc
+        except TimeoutError as exc:
+            reason, error, exception = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired", exc
         except asyncio.CancelledError:
-            if not self._cancel_requested:
+            if not (self._cancel_requested or self._timed_out):
+                if watchdog is not None:
+                    watchdog.cancel()
                 self._finish(history, "cancelled", final_text, output, score, critiques,
                              iteration, spend, "the consumer cancelled the run", None)
                 raise
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            reason = "cancelled"
+            if self._cancel_requested:
+                reason = "cancelled"
+            else:
+                reason, error = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired"
         except GeneratorExit:
+            if watchdog is not None:
+                watchdog.cancel()
             self._finish(history, "cancelled", final_text, output, score, critiques, iteration,
                          spend, "the consumer closed the event stream", None)
             log.info("stage closed by the consumer")
@@ -379,6 +398,8 @@ class StageRun:
         except Exception as exc:  # noqa: BLE001 - a run never crashes the consumer
             reason, error, exception = "error", f"{type(exc).__name__}: {exc}", exc
             log.opt(exception=exc).error("stage failed")
+        if watchdog is not None:
+            watchdog.cancel()
         if reason == "cancelled" and error is None:
             error = "cancelled by request"
         self._finish(history, reason, final_text, output, score, critiques, iteration, spend,
@@ -389,33 +410,18 @@ class StageRun:
                         output=jsonable(output) if output is not None else (final_text or None),
                         error=error)
 
-    async def _guard(self, awaitable: Any, deadline: float | None) -> Any:
-        """Await with the stage deadline; StopAsyncIteration becomes None."""
-        try:
-            if deadline is None:
-                return await awaitable
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if hasattr(awaitable, "close"):
-                    awaitable.close()
-                raise TimeoutError
-            async with asyncio.timeout(remaining):
-                return await awaitable
-        except StopAsyncIteration:
-            return None
-
     async def _format(self, history: History, prepared: _Prepared, settings: Any, spend: Spend,
-                      deadline: float | None, limits: Any) -> AsyncIterator[Any]:
+                      limits: Any) -> AsyncIterator[Any]:
         """The format phase: yields events, then finally (output | None, errors)."""
         cls = prepared.output_cls
         schema = self.runtime.output_schema(cls)
         history.append(UserMessage(content=format_instruction(cls)))
         errors: list[str] = []
         for attempt in range(1, limits.format_retries + 2):
-            request = ModelRequest.model_construct(
-                messages=history.window(self.config.budget.context_tokens), tools=[],
-                settings=settings, output_schema=schema)
-            response = await self._guard(self.model.request(request), deadline)
+            request = construct(ModelRequest, {
+                "messages": history.window(self.config.budget.context_tokens), "tools": [],
+                "settings": settings, "output_schema": schema})
+            response = await self.model.request(request)
             history.append(response)
             spend.add(self.model.name, response.usage)
             output, errors = parse_output(response.text, cls)
@@ -431,9 +437,9 @@ class StageRun:
 
     def _check_budget(self, spend: Spend) -> None:
         budget = self.config.budget
-        if budget.max_total_tokens is not None and spend.usage.total_tokens > budget.max_total_tokens:
+        if budget.max_total_tokens is not None and spend.total_tokens > budget.max_total_tokens:
             raise _Stop("budget", f"token budget of {budget.max_total_tokens} exceeded "
-                                  f"({spend.usage.total_tokens} tokens used)")
+                                  f"({spend.total_tokens} tokens used)")
         if budget.max_cost_usd is not None and (spend.cost_usd or 0.0) > budget.max_cost_usd:
             raise _Stop("budget", f"cost budget of ${budget.max_cost_usd:g} exceeded "
                                   f"(${spend.cost_usd:.4f} spent)")
@@ -462,6 +468,14 @@ class StageRun:
             output=output, score=score, critiques=critiques, iterations=iterations,
             usage=spend.usage, cost_usd=spend.cost_usd, messages=messages, state=self._state,
             error=error, exception=exception)
+
+
+def _call_key(call: Any) -> Any:
+    """Identity of a call for loop detection: name + arguments, order-insensitive."""
+    try:
+        return call.name, frozenset(call.arguments.items())
+    except TypeError:  # unhashable values (lists, dicts): canonical JSON
+        return call.name, json.dumps(call.arguments, sort_keys=True, default=str)
 
 
 def _critique_turn(score: float, config: StageConfig, critiques: list[str]) -> str:

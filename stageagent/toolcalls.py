@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, Sequence, Union
 
 from pydantic import ValidationError
 
+from .construct import construct
 from .exceptions import ToolError
 from .messages import ToolCallPart, ToolResult
 from .tokens import TokenCounter
@@ -51,6 +52,33 @@ class Outcome:
     duration_ms: float
     truncated: bool = False
     approval: tuple[bool, str] | None = None
+
+
+async def _bounded(awaitable: Awaitable[Any], timeout: float) -> Any:
+    """`asyncio.timeout` for one await, with less bookkeeping (it runs on every call).
+
+    The timer cancels the current task; the cancellation is turned into TimeoutError only
+    when it was ours (an outside cancel still propagates), as asyncio.timeout does.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    cancelling = task.cancelling()
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    handle = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        return await awaitable
+    except asyncio.CancelledError:
+        if fired and task.uncancel() <= cancelling:
+            raise TimeoutError from None
+        raise
+    finally:
+        handle.cancel()
 
 
 class ToolRunner:
@@ -150,14 +178,15 @@ class ToolRunner:
                 outcome.approval = approval
                 return outcome
         timeout = tool.timeout if tool.timeout is not None else self._default_timeout
-        call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
-                               deps=ctx.deps, state=ctx.state, tool_call_id=call.id)
+        call_ctx = ctx
+        if tool.takes_ctx:  # a context of its own: tools running together differ by call id
+            call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
+                                   deps=ctx.deps, state=ctx.state, tool_call_id=call.id)
         try:
             if timeout is None:
                 value = await tool.invoke(kwargs, call_ctx)
             else:
-                async with asyncio.timeout(timeout):
-                    value = await tool.invoke(kwargs, call_ctx)
+                value = await _bounded(tool.invoke(kwargs, call_ctx), timeout)
         except ToolError as exc:
             return self._fail(call, str(exc), start, approval=approval)
         except TimeoutError:
@@ -173,7 +202,8 @@ class ToolRunner:
         truncated = cut is not text
         if truncated:
             cut += f"\n[... output truncated: showing {limit} of {total} tokens]"
-        result = ToolResult(tool_call_id=call.id, name=name, content=cut)
+        result = construct(ToolResult, {"tool_call_id": call.id, "name": name, "content": cut,
+                                        "is_error": False})
         return Outcome(result, (time.perf_counter() - start) * 1000, truncated, approval)
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
@@ -193,5 +223,6 @@ class ToolRunner:
               approval: tuple[bool, str] | None = None) -> Outcome:
         if count:
             self.failures[call.name] = self.failures.get(call.name, 0) + 1
-        result = ToolResult(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+        result = construct(ToolResult, {"tool_call_id": call.id, "name": call.name,
+                                        "content": text, "is_error": True})
         return Outcome(result, (time.perf_counter() - start) * 1000, False, approval)

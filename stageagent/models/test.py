@@ -11,11 +11,13 @@ import inspect
 import itertools
 from typing import Any, Awaitable, Callable, Iterable, Union
 
+from ..construct import construct
 from ..exceptions import ScriptError
 from ..messages import AssistantMessage, TextPart, ToolCallPart, Usage
 from .base import Model, ModelRequest
 
 _ids = itertools.count(1)
+_ONE_REQUEST = Usage(requests=1)
 
 
 def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None = None,
@@ -33,10 +35,12 @@ def to_message(turn: Turn, model_name: str) -> AssistantMessage:
     if isinstance(turn, AssistantMessage):
         return turn
     items = turn if isinstance(turn, list) else [turn]
-    parts: list[Any] = [TextPart(text=i) if isinstance(i, str) else i for i in items]
+    parts: list[Any] = [construct(TextPart, {"text": i}) if isinstance(i, str) else i
+                        for i in items]
     has_calls = any(p.kind == "tool_call" for p in parts)
-    return AssistantMessage(parts=parts, stop_reason="tool_use" if has_calls else "end_turn",
-                            model=model_name, usage=Usage(requests=1))
+    return construct(AssistantMessage, {
+        "parts": parts, "stop_reason": "tool_use" if has_calls else "end_turn",
+        "model": model_name, "usage": _ONE_REQUEST})
 
 
 class ScriptedModel(Model):

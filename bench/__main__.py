@@ -1,0 +1,43 @@
+"""`python -m bench NAME [--json] [--quick]` - NAME: overhead, sql, chart, document, pipeline, all."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+SUITES = {
+    "overhead": "bench.overhead",
+    "sql": "bench.sql_bench",
+    "chart": "bench.chart_bench",
+    "document": "bench.document_bench",
+    "pipeline": "bench.pipeline_bench",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("suite", choices=[*SUITES, "all"])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    args = parser.parse_args(argv)
+    names = list(SUITES) if args.suite == "all" else [args.suite]
+    results = {}
+    for name in names:
+        module = importlib.import_module(SUITES[name])
+        kwargs = {"quick": True} if args.quick and "quick" in module.run.__code__.co_varnames else {}
+        results[name] = module.run(**kwargs)
+    out = results[names[0]] if len(names) == 1 else results
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for name, figures in results.items():
+            print(f"== {name}")
+            for key, value in figures.items():
+                print(f"  {key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["StageAwareRuntime", "StageResult", "StageRun"], ".runtime"),
     **dict.fromkeys(["StageConfig", "StageConfigManager"], ".stage_config"),
     **dict.fromkeys(["PromptEnvironment"], ".templating"),
-    **dict.fromkeys(["Tool", "ToolContext", "tool"], ".tool"),
+    **dict.fromkeys(["Tool", "ToolContext", "tool"], ".function_tools"),
     **dict.fromkeys(["ApprovalRequest"], ".toolcalls"),
 }
 
@@ -92,7 +92,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
     from .runtime import StageAwareRuntime, StageResult, StageRun  # noqa: F401
     from .stage_config import StageConfig, StageConfigManager  # noqa: F401
     from .templating import PromptEnvironment  # noqa: F401
-    from .tool import Tool, ToolContext, tool  # noqa: F401
+    from .function_tools import Tool, ToolContext, tool  # noqa: F401
     from .toolcalls import ApprovalRequest  # noqa: F401
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .registry import Registry
-from .tool import Tool
+from .function_tools import Tool
 
 
 def _as_tool(obj: object) -> Tool:

@@ -48,7 +48,7 @@ from .registry import Registry
 from .stage_config import StageConfig, StageConfigManager
 from .templating import PromptEnvironment
 from .tokens import TokenCounter
-from .tool import Tool, ToolContext
+from .function_tools import Tool, ToolContext
 from .toolcalls import Approver, ToolRunner
 
 

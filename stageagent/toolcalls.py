@@ -23,7 +23,7 @@ from .construct import construct
 from .exceptions import ToolError
 from .messages import ToolCallPart, ToolResult
 from .tokens import TokenCounter
-from .tool import Tool, ToolContext, format_validation_error, render_output
+from .function_tools import Tool, ToolContext, format_validation_error, render_output
 
 #: how many consecutive bad calls to an unknown/disabled tool name are tolerated
 UNKNOWN_TOOL_RETRIES = 2

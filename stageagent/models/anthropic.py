@@ -12,11 +12,12 @@ Prompt caching: `cache_control` marks the last system block and the last tool de
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 import anthropic
+from loguru import logger
 
 from ..exceptions import ModelConnectionError
 from ..messages import (
@@ -24,12 +25,10 @@ from ..messages import (
     AssistantPart,
     TextPart,
     ThinkingPart,
-    ToolCallPart,
     Usage,
 )
 from .base import (
     ModelRequest,
-    StreamComplete,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -52,6 +51,7 @@ class AnthropicModel(ProviderModel):
     provider = "anthropic"
     api_key_env = "ANTHROPIC_API_KEY"
     sdk = anthropic
+    client_class = anthropic.AsyncAnthropic
 
     def __init__(self, name: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 3, timeout: float | None = None,
@@ -62,15 +62,6 @@ class AnthropicModel(ProviderModel):
                          timeout=timeout, idle_timeout=idle_timeout, client=client, **retry)
         self.cache_prompt = cache_prompt
         self.max_tokens = max_tokens
-
-    def _make_client(self, *, api_key: str, base_url: str | None,
-                     timeout: float | None) -> anthropic.AsyncAnthropic:
-        options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
-        if base_url:
-            options["base_url"] = base_url
-        if timeout is not None:
-            options["timeout"] = timeout
-        return anthropic.AsyncAnthropic(**options)
 
     # --- request translation ---------------------------------------------------------
 
@@ -96,10 +87,11 @@ class AnthropicModel(ProviderModel):
                 params["tool_choice"] = {"type": "none"}
             elif settings.parallel_tool_calls is False:
                 params["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
-        if settings.temperature is not None:
-            params["temperature"] = settings.temperature
-        if settings.top_p is not None:
-            params["top_p"] = settings.top_p
+        ignored = [k for k in ("temperature", "top_p") if getattr(settings, k) is not None]
+        if ignored:
+            # the Messages API of anthropic 2.x has no sampling parameters; say so once
+            _warn_once(f"anthropic: ModelSettings {', '.join(ignored)} ignored (the Messages "
+                       f"API has no such parameter; force with settings.extra)")
         if settings.stop_sequences:
             params["stop_sequences"] = list(settings.stop_sequences)
         if settings.thinking_budget:
@@ -126,19 +118,16 @@ class AnthropicModel(ProviderModel):
 
     async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         stream = await self.client.messages.create(**self.build_params(request), stream=True)
-        assembler = _StreamAssembler(self.name)
-        try:
-            async for event in stream:
-                for delta in self.parsed(assembler.feed, event):
-                    yield delta
-                if assembler.done:
-                    break
-        finally:
-            await stream.close()
-        yield StreamComplete(message=self.parsed(assembler.finish, self.errors))
+        async for event in self._assemble(stream, _StreamAssembler(self.name)):
+            yield event
 
 
 # --- translation helpers -------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:
+    logger.warning(message)
 
 
 def _assistant_blocks(message: AssistantMessage) -> list[dict[str, Any]]:

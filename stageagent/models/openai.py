@@ -23,7 +23,6 @@ from ..messages import AssistantMessage, AssistantPart, TextPart, ThinkingPart, 
 from .base import (
     ModelRequest,
     OutputSchema,
-    StreamComplete,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -49,6 +48,7 @@ class OpenAIModel(ProviderModel):
     provider = "openai"
     api_key_env = "OPENAI_API_KEY"
     sdk = openai
+    client_class = openai.AsyncOpenAI
 
     def __init__(self, name: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 3, timeout: float | None = None,
@@ -60,15 +60,6 @@ class OpenAIModel(ProviderModel):
                          key_required=base_url is None, **retry)
         self.supports_json_schema = supports_json_schema
         self.supports_parallel_tool_calls = supports_parallel_tool_calls
-
-    def _make_client(self, *, api_key: str, base_url: str | None,
-                     timeout: float | None) -> openai.AsyncOpenAI:
-        options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
-        if base_url:
-            options["base_url"] = base_url
-        if timeout is not None:
-            options["timeout"] = timeout
-        return openai.AsyncOpenAI(**options)
 
     # --- request translation ---------------------------------------------------------
 
@@ -139,14 +130,8 @@ class OpenAIModel(ProviderModel):
 
     async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         stream = await self._create(request, stream=True)
-        assembler = _StreamAssembler(self.name)
-        try:
-            async for chunk in stream:
-                for delta in self.parsed(assembler.feed, chunk):
-                    yield delta
-        finally:
-            await stream.close()
-        yield StreamComplete(message=self.parsed(assembler.finish, self.errors))
+        async for event in self._assemble(stream, _StreamAssembler(self.name)):
+            yield event
 
 
 # --- translation helpers -------------------------------------------------------------
@@ -266,6 +251,7 @@ class _StreamAssembler:
         self.finish_reason: str | None = None
         self.usage: Any = None
         self.response_model: str | None = None
+        self.done = False  # the SDK ends the iteration at `[DONE]` itself
 
     def feed(self, chunk: Any) -> list[StreamEvent]:
         self.response_model = self.response_model or chunk.model

@@ -51,9 +51,13 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _digest(canonical: dict[str, Any]) -> str:
+    return hashlib.sha256(_dumps(canonical).encode()).hexdigest()
+
+
 def request_hash(request: ModelRequest) -> str:
     """sha256 of the canonical JSON (sorted keys, no whitespace) of the request."""
-    return hashlib.sha256(_dumps(canonical_request(request)).encode()).hexdigest()
+    return _digest(canonical_request(request))
 
 
 def _error_record(error: ModelError) -> dict[str, Any]:
@@ -93,7 +97,7 @@ class RecordingModel(Model):
 
     def _write(self, request: ModelRequest, kind: str, **payload: Any) -> None:
         canonical = canonical_request(request)
-        entry = {"hash": hashlib.sha256(_dumps(canonical).encode()).hexdigest(), "kind": kind,
+        entry = {"hash": _digest(canonical), "kind": kind,
                  "provider": self.provider, "model": self.name, "request": canonical, **payload}
         with self.path.open("a", encoding="utf-8") as file:
             file.write(_dumps(entry) + "\n")

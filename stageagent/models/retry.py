@@ -243,12 +243,14 @@ class ProviderModel(Model):
     """Base of the SDK adapters: keys, client lifecycle, retries, stream safety.
 
     Subclasses set `provider`, `api_key_env`, `sdk` (the imported SDK module) and
-    implement `_make_client`, `_request_once` and `_stream_once`; they raise SDK errors
-    freely - this class maps them and decides about retries.
+    `client_class`, and implement `_request_once` and `_stream_once`; they raise SDK
+    errors freely - this class maps them and decides about retries.
     """
 
     api_key_env: str = ""
     sdk: ModuleType
+    #: the SDK's async client class (`AsyncAnthropic`, `AsyncOpenAI`)
+    client_class: type
 
     def __init__(self, name: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 3, timeout: float | None = None,
@@ -275,9 +277,14 @@ class ProviderModel(Model):
     def name(self) -> str:
         return self._name
 
-    @abstractmethod
     def _make_client(self, *, api_key: str, base_url: str | None, timeout: float | None) -> Any:
         """The SDK's async client, with the SDK's own retries off (`max_retries=0`)."""
+        options: dict[str, Any] = {"api_key": api_key, "max_retries": 0}
+        if base_url:
+            options["base_url"] = base_url
+        if timeout is not None:
+            options["timeout"] = timeout
+        return self.client_class(**options)
 
     @abstractmethod
     async def _request_once(self, request: ModelRequest) -> AssistantMessage:
@@ -286,6 +293,20 @@ class ProviderModel(Model):
     @abstractmethod
     def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """One streamed call, no retries; must end with `StreamComplete` or raise."""
+
+    async def _assemble(self, stream: Any, assembler: Any) -> AsyncIterator[StreamEvent]:
+        """Feed an SDK stream to a provider's assembler: its deltas, then the final
+        message (the assembler raises if the stream was cut short). Always closes the
+        stream, so an abandoned or failed stream never holds a connection."""
+        try:
+            async for item in stream:
+                for delta in self.parsed(assembler.feed, item):
+                    yield delta
+                if assembler.done:
+                    break
+        finally:
+            await stream.close()
+        yield StreamComplete(message=self.parsed(assembler.finish, self.errors))
 
     def _call_options(self, request: ModelRequest) -> dict[str, Any]:
         """SDK keyword options common to both providers: timeout and extra body."""

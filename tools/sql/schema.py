@@ -1,0 +1,232 @@
+"""Schema discovery: what tables and columns exist, how they join, what the data looks like.
+
+SQLAlchemy's inspector reads tables, columns, types, keys and comments; one `LIMIT` query
+per table adds a row count and a few sample values per column (sample values let the model
+write `WHERE status = 'shipped'` instead of guessing the spelling). The result is cached on
+the `Database` (`Database.schema()`), because schemas rarely change during a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+from sqlglot import exp
+
+from stageagent.exceptions import ToolError
+from stageagent.function_tools import ToolContext, tool
+
+from .database import DatabaseError, translate_error
+
+if TYPE_CHECKING:
+    from .database import Database
+
+SAMPLE_ROWS = 50
+SAMPLES_PER_COLUMN = 3
+
+
+class ColumnSchema(BaseModel):
+    name: str
+    type: str
+    nullable: bool = True
+    primary_key: bool = False
+    comment: str | None = None
+    samples: list[Any] = Field(default_factory=list)
+
+
+class ForeignKey(BaseModel):
+    columns: list[str]
+    ref_table: str
+    ref_columns: list[str]
+
+
+class TableSchema(BaseModel):
+    name: str
+    columns: list[ColumnSchema]
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
+    row_count: int | None = None
+    comment: str | None = None
+
+    def column(self, name: str) -> ColumnSchema | None:
+        """Case-insensitive lookup (SQL folds unquoted identifiers)."""
+        low = name.lower()
+        return next((c for c in self.columns if c.name.lower() == low), None)
+
+
+class Schema(BaseModel):
+    """Every table of one database (or one schema of it), as discovered."""
+
+    dialect: str
+    tables: dict[str, TableSchema] = Field(default_factory=dict)
+    #: function names the database itself reports (None when it cannot list them)
+    functions: frozenset[str] | None = None
+
+    def table(self, name: str) -> TableSchema | None:
+        if name in self.tables:
+            return self.tables[name]
+        low = name.lower()
+        return next((t for n, t in self.tables.items() if n.lower() == low), None)
+
+    def mapping(self) -> dict[str, dict[str, str]]:
+        """`{table: {column: type}}` for sqlglot's `MappingSchema`."""
+        return {t.name: {c.name: c.type for c in t.columns} for t in self.tables.values()}
+
+    def render(self, tables: list[str] | None = None, *, samples: bool = True) -> str:
+        """Compact text for a prompt: one block per table, FKs and samples inline."""
+        blocks = []
+        for name in tables if tables is not None else list(self.tables):
+            t = self.table(name)
+            if t is None:
+                continue
+            head = f"TABLE {_q(t.name, self.dialect)}"
+            if t.row_count is not None:
+                head += f" ({t.row_count} rows)"
+            if t.comment:
+                head += f" -- {t.comment}"
+            lines = [head]
+            fks = {c: fk for fk in t.foreign_keys for c in fk.columns}
+            for c in t.columns:
+                line = f"  {_q(c.name, self.dialect)} {c.type}"
+                if c.primary_key:
+                    line += " PK"
+                if c.name in fks:
+                    fk = fks[c.name]
+                    line += f" -> {_q(fk.ref_table, self.dialect)}.{_q(fk.ref_columns[fk.columns.index(c.name)], self.dialect)}"
+                if not c.nullable and not c.primary_key:
+                    line += " NOT NULL"
+                extras = []
+                if c.comment:
+                    extras.append(c.comment)
+                if samples and c.samples:
+                    extras.append("e.g. " + ", ".join(repr(s) for s in c.samples))
+                if extras:
+                    line += "  -- " + "; ".join(extras)
+                lines.append(line)
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+def _q(name: str, dialect: str) -> str:
+    """Quote an identifier in the rendering only when SQL would need it."""
+    plain = name.isidentifier() and name.islower()
+    return exp.to_identifier(name, quoted=not plain).sql(dialect)
+
+
+def _sample_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return None
+    if isinstance(value, str) and len(value) > 40:
+        return value[:37] + "..."
+    return value
+
+
+def _list_functions(conn: Any, backend: str) -> frozenset[str] | None:
+    try:
+        if backend == "postgresql":
+            rows = conn.exec_driver_sql("SELECT DISTINCT lower(proname) FROM pg_proc")
+        elif backend == "sqlite":
+            rows = conn.exec_driver_sql("SELECT DISTINCT lower(name) FROM pragma_function_list")
+        else:
+            return None
+        return frozenset(r[0] for r in rows)
+    except DBAPIError:
+        conn.rollback()
+        return None
+
+
+def discover_schema(db: "Database") -> Schema:
+    """Read the whole schema of `db` (tables, keys, comments, row counts, samples)."""
+    schema_name = db.schema_name
+    conn = db.connect()
+    try:
+        insp = sa_inspect(conn)
+        preparer = conn.dialect.identifier_preparer
+        tables: dict[str, TableSchema] = {}
+        for name in sorted(insp.get_table_names(schema=schema_name)):
+            try:
+                cols = insp.get_columns(name, schema=schema_name)
+                pk = set(insp.get_pk_constraint(name, schema=schema_name).get(
+                    "constrained_columns") or [])
+                fks = insp.get_foreign_keys(name, schema=schema_name)
+                try:
+                    comment = insp.get_table_comment(name, schema=schema_name).get("text")
+                except NotImplementedError:
+                    comment = None
+            except NoSuchTableError:
+                continue
+            qualified = preparer.quote(name)
+            if schema_name:
+                qualified = f"{preparer.quote_schema(schema_name)}.{qualified}"
+            count = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {qualified}").scalar()
+            sample = conn.exec_driver_sql(
+                f"SELECT * FROM {qualified} LIMIT {SAMPLE_ROWS}").fetchall()
+            columns = []
+            for index, c in enumerate(cols):
+                values: list[Any] = []
+                for row in sample:
+                    v = _sample_value(row[index])
+                    if v is not None and v not in values:
+                        values.append(v)
+                    if len(values) == SAMPLES_PER_COLUMN:
+                        break
+                columns.append(ColumnSchema(
+                    name=c["name"], type=str(c["type"]), nullable=bool(c.get("nullable", True)),
+                    primary_key=c["name"] in pk, comment=c.get("comment"), samples=values))
+            tables[name] = TableSchema(
+                name=name, columns=columns, row_count=int(count or 0), comment=comment,
+                foreign_keys=[ForeignKey(columns=fk["constrained_columns"],
+                                         ref_table=fk["referred_table"],
+                                         ref_columns=fk["referred_columns"]) for fk in fks])
+        functions = _list_functions(conn, db.backend)
+    except DBAPIError as exc:
+        raise translate_error(exc, db.url) from exc
+    finally:
+        conn.rollback()
+        conn.close()
+    return Schema(dialect=db.dialect, tables=tables, functions=functions)
+
+
+def describe_schema(db: "Database", tables: list[str] | None = None, *,
+                    refresh: bool = False) -> str:
+    """The schema (or the named tables) as prompt text; unknown names raise ToolError."""
+    schema = db.schema(refresh=refresh)
+    if tables:
+        unknown = [t for t in tables if schema.table(t) is None]
+        if unknown:
+            raise ToolError(f"unknown table(s) {', '.join(unknown)}; available: "
+                            f"{', '.join(schema.tables)}")
+        tables = [schema.table(t).name for t in tables]  # type: ignore[union-attr]
+    header = f"Dialect: {db.dialect}. {len(schema.tables)} table(s)."
+    return header + "\n\n" + schema.render(tables)
+
+
+def database_from(ctx: ToolContext) -> "Database":
+    """The run's `Database` (`ctx.deps.database`), or a ToolError saying it is missing."""
+    db = getattr(ctx.deps, "database", None)
+    if db is None:
+        raise ToolError("no database configured for this run (ctx.deps.database is missing)")
+    return db
+
+
+@tool(read_only=True)
+def schema_discovery(ctx: ToolContext, tables: list[str] | None = None,
+                     refresh: bool = False) -> str:
+    """List the database's tables with columns, types, keys, row counts and sample values.
+
+    Args:
+        tables: only these tables (default: all). Use schema_retrieval first on big schemas.
+        refresh: re-read the schema instead of using the cached copy.
+    """
+    try:
+        return describe_schema(database_from(ctx), tables, refresh=refresh)
+    except DatabaseError as exc:
+        raise ToolError(str(exc)) from exc

@@ -34,7 +34,8 @@ from .base import (
     ThinkingDelta,
     ToolCallDelta,
 )
-from .retry import ErrorMapper, ProviderModel, json_only_instruction, tool_call_part
+from .errors import ErrorMapper
+from .provider import ProviderModel, json_only_instruction, tool_call_part
 
 DEFAULT_MAX_TOKENS = 4096
 _EPHEMERAL = {"type": "ephemeral"}

@@ -28,8 +28,8 @@ from .base import (
     ThinkingDelta,
     ToolCallDelta,
 )
-from .retry import (
-    ErrorMapper,
+from .errors import ErrorMapper
+from .provider import (
     ProviderModel,
     json_only_instruction,
     tool_arguments_text,

@@ -20,7 +20,8 @@ from stageagent.exceptions import (
 )
 from stageagent.messages import UserMessage
 from stageagent.models.base import ModelRequest, StreamComplete
-from stageagent.models.retry import RetryPolicy, parse_retry_after, tool_call_part
+from stageagent.models.provider import tool_call_part
+from stageagent.models.retry import RetryPolicy, parse_retry_after
 
 from .conftest import collect, within
 from .replies import error_body, turn_reply

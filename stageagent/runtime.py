@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Sequence
@@ -33,7 +32,6 @@ from .formatting import format_instruction, jsonable, output_schema_for, parse_o
 from .grounding import check_grounding
 from .log import get_logger
 from .messages import (
-    AssistantMessage,
     Message,
     SystemMessage,
     ToolResult,
@@ -42,7 +40,7 @@ from .messages import (
     UserMessage,
 )
 from .models import Model, infer_model
-from .models.base import ModelRequest, StreamComplete
+from .models.base import ModelRequest
 from .quality import Candidate, QualityReport, evaluate_all
 from .registry import Registry
 from .stage_config import StageConfig, StageConfigManager

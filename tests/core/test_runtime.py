@@ -12,7 +12,6 @@ from stageagent import (
     ModelRateLimitError,
     QualityReport,
     ScriptedModel,
-    StageConfig,
     ToolReturnMessage,
     UserMessage,
     call,
@@ -22,7 +21,7 @@ from stageagent import (
 )
 from stageagent.stage_config import StageBudget, StageLimits, StageModel, StageTimeouts
 
-from .helpers import add, boom, events_of, free_price, make_runtime, sleepy, stage
+from .helpers import add, boom, events_of, free_price, make_runtime, stage
 
 
 @evaluator

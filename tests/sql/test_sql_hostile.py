@@ -15,7 +15,7 @@ C = "stageagent_canary"
 
 DDL = [
     f"DROP TABLE {C}", f"DROP TABLE IF EXISTS {C}", "DROP TABLE orders, customers",
-    f"CREATE TABLE evil (id INT)", f"CREATE TABLE evil AS SELECT * FROM {C}",
+    "CREATE TABLE evil (id INT)", f"CREATE TABLE evil AS SELECT * FROM {C}",
     "CREATE VIEW v AS SELECT 1", "CREATE INDEX ix ON orders (status)",
     f"ALTER TABLE {C} ADD COLUMN x INT", f"ALTER TABLE {C} RENAME TO gone",
     f"TRUNCATE TABLE {C}", f"TRUNCATE {C}", "DROP VIEW IF EXISTS v", "DROP INDEX ix",
@@ -38,7 +38,7 @@ DML = [
     f"SELECT * FROM {C}; DELETE FROM {C}",
 ]
 MULTI = [
-    f"SELECT 1; DROP TABLE {C}", f"SELECT 1;DROP TABLE {C};", f"SELECT 1; SELECT 2",
+    f"SELECT 1; DROP TABLE {C}", f"SELECT 1;DROP TABLE {C};", "SELECT 1; SELECT 2",
     f"SELECT * FROM orders;\nTRUNCATE {C}", f"SELECT 1; UPDATE {C} SET note = NULL",
     f"SELECT 1; COMMIT; DELETE FROM {C}", f"BEGIN; DELETE FROM {C}; COMMIT",
     f"SELECT 1 -- harmless\n; DROP TABLE {C}", f"SELECT ';' ; DROP TABLE {C}",
@@ -46,8 +46,8 @@ MULTI = [
     f"(SELECT 1); DROP TABLE {C}",
 ]
 COMMENT_AND_STRING_TRICKS = [
-    f"SELECT 1 /*! ; DROP TABLE {C} */", f"SELECT 1 /*!50000 , (SELECT 1) */",
-    f"/*! DROP TABLE {C} */ SELECT 1", f"SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
+    f"SELECT 1 /*! ; DROP TABLE {C} */", "SELECT 1 /*!50000 , (SELECT 1) */",
+    f"/*! DROP TABLE {C} */ SELECT 1", "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
     f"/* comment */ DROP TABLE {C}", f"-- comment\nDELETE FROM {C}",
     f"SELECT 1 /* ; */ ; DELETE FROM {C}", f"DEL/**/ETE FROM {C}",
     f"SELECT '1'''; DROP TABLE {C}; --'", f"SELECT 'a' FROM {C} WHERE note = '' ; DROP TABLE {C}",

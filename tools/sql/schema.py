@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from sqlglot import exp
 

@@ -47,6 +47,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["PromptEnvironment"], ".templating"),
     **dict.fromkeys(["Tool", "ToolContext", "tool"], ".function_tools"),
     **dict.fromkeys(["ApprovalRequest"], ".toolcalls"),
+    **dict.fromkeys(["StageAwareFacade", "ReportResult", "ReportRun", "run_report_sync"],
+                    ".facade"),
+    **dict.fromkeys(["write_report"], ".report"),
 }
 
 
@@ -94,8 +97,12 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
     from .templating import PromptEnvironment  # noqa: F401
     from .function_tools import Tool, ToolContext, tool  # noqa: F401
     from .toolcalls import ApprovalRequest  # noqa: F401
+    from .facade import ReportResult, ReportRun, StageAwareFacade, run_report_sync  # noqa: F401
+    from .report import write_report  # noqa: F401
 
 __all__ = [
+    # report pipeline
+    "StageAwareFacade", "ReportResult", "ReportRun", "run_report_sync", "write_report",
     # runtime
     "StageAwareRuntime", "StageRun", "StageResult", "StageConfig", "StageConfigManager",
     "PromptEnvironment", "History", "Spend",

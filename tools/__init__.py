@@ -11,7 +11,7 @@ PATH = Path(__file__).parent
 
 _SQL = ["schema_discovery", "schema_retrieval", "sql_validator", "sql_auto_fixer", "sql_executor"]
 _CHART = ["data_analyzer", "chart_type_selector", "chart_generator", "chart_validator"]
-_DOCUMENT = ["paragraph_analyzer", "style_checker", "consistency_validator"]
+_DOCUMENT = ["paragraph_analyzer", "draft_generator", "style_checker", "consistency_validator"]
 
 BUILTIN_TOOLS: dict[str, str] = {
     **{name: f"stageagent.tools.sql:{name}" for name in _SQL},

@@ -240,5 +240,5 @@ def sql_executor(ctx: ToolContext, sql: str, limit: int = 200) -> dict:
         "truncated": result.truncated,
         "rows": result.rows[:PREVIEW_ROWS],
         "rows_shown": min(PREVIEW_ROWS, result.row_count),
-        "elapsed_ms": result.elapsed_ms,
+        # no timing here: observations stay deterministic, so recorded runs replay
     }

@@ -12,4 +12,6 @@ class SQLStageOutput(BaseModel):
     columns: list[str] = Field(default_factory=list,
                                description="Result column names, in order")
     row_count: int = Field(0, ge=0, description="Number of rows the query returned")
-    notes: str = Field("", description="Assumptions or caveats (filters chosen, NULL handling)")
+    #: prose written by the model, not data: exempt from the grounding check
+    notes: str = Field("", description="Assumptions or caveats (filters chosen, NULL handling)",
+                       json_schema_extra={"grounded": False})

@@ -17,6 +17,7 @@ task is left behind. `cancel()` still delivers a final `StageCompleted(reason="c
 from __future__ import annotations
 
 import asyncio
+from asyncio import current_task
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class _Prepared:
     definitions: list[Any]
     evaluators: list[Any]
     output_cls: Any
+    settings: Any
 
 
 class _Stop(Exception):
@@ -126,12 +128,11 @@ class StageRun:
     def __aiter__(self) -> "StageRun":
         return self
 
-    async def __anext__(self) -> ev.BaseEvent:
-        self._active_task = asyncio.current_task()
-        try:
-            return await self._gen.__anext__()
-        finally:
-            self._active_task = None
+    def __anext__(self) -> Any:
+        # remember who drives the run, so cancel() can interrupt an await in progress;
+        # no wrapper coroutine: this is paid on every event
+        self._active_task = current_task()
+        return self._gen.__anext__()
 
     async def aclose(self) -> None:
         """Stop the run (the consumer is not reading any more)."""
@@ -148,10 +149,10 @@ class StageRun:
         self._interrupt()
 
     def _interrupt(self) -> None:
-        # only while the run itself is executing (inside __anext__) is there work to
-        # interrupt; otherwise the flags are seen at the next step
         task = self._active_task
-        if task is not None and not task.done():
+        # ag_await is None while the run sits at a yield (the consumer holds an event):
+        # nothing to interrupt then, the flags are seen at the next step
+        if task is not None and not task.done() and self._gen.ag_await is not None:
             task.cancel()
 
     async def collect(self) -> StageResult:
@@ -176,7 +177,7 @@ class StageRun:
         # one timer per stage, not one per await: it interrupts whatever is running
         watchdog = (asyncio.get_running_loop().call_later(timeouts.stage_s, self._expire)
                     if timeouts.stage_s else None)
-        settings = config.model.settings(timeouts.model_s)
+        settings = prepared.settings
         context_budget = config.budget.context_tokens
         ctx = ToolContext(run_id=emit.run_id, stage=config.name, deps=self._deps, state=self._state)
         runner = ToolRunner(prepared.tools, stage=config.name, known=rt.tools.__contains__,
@@ -404,7 +405,7 @@ class StageRun:
                      error, exception)
         log.debug("stage ended: {}", reason)
         yield emit.make(ev.StageCompleted, reason=reason, score=score, critiques=critiques,
-                        iterations=iteration, usage=spend.usage, cost_usd=spend.cost_usd,
+                        iterations=iteration, usage=self.result.usage, cost_usd=spend.cost_usd,
                         output=jsonable(output) if output is not None else (final_text or None),
                         error=error)
 
@@ -578,7 +579,8 @@ class StageAwareRuntime:
             evaluators.append(self.evaluators.get(name))
         prepared = _Prepared(config=config, tools=tools,
                              definitions=[t.definition for t in tools.values()],
-                             evaluators=evaluators, output_cls=config.output_model())
+                             evaluators=evaluators, output_cls=config.output_model(),
+                             settings=config.model.settings(config.timeouts.model_s))
         self._prepared[id(config)] = prepared
         return prepared
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import types
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, Union
 
@@ -54,12 +55,38 @@ class Outcome:
     approval: tuple[bool, str] | None = None
 
 
-async def _bounded(awaitable: Awaitable[Any], timeout: float) -> Any:
-    """`asyncio.timeout` for one await, with less bookkeeping (it runs on every call).
+@types.coroutine
+def _resume(coro: Any, pending: Any) -> Any:
+    """Go on driving a coroutine that was started by hand and suspended on `pending`
+    (what `await` would do), delivering sends and throws (cancellation) to it."""
+    while True:
+        try:
+            yield pending
+        except BaseException as exc:  # noqa: BLE001 - handed to the coroutine
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        try:
+            pending = coro.send(None)
+        except StopIteration as stop:
+            return stop.value
 
-    The timer cancels the current task; the cancellation is turned into TimeoutError only
-    when it was ours (an outside cancel still propagates), as asyncio.timeout does.
+
+async def _bounded(coro: Any, timeout: float) -> Any:
+    """Await `coro` with a timeout, paying for the timer only if it suspends.
+
+    A timer can only fire while the coroutine is suspended, so a tool that returns
+    without ever suspending needs none: it is stepped once by hand, and only if it
+    yields is the timer armed. The timer cancels the current task; that cancellation
+    becomes TimeoutError only when it was ours (an outside cancel still propagates),
+    as in `asyncio.timeout`.
     """
+    try:
+        pending = coro.send(None)
+    except StopIteration as stop:
+        return stop.value
     task = asyncio.current_task()
     assert task is not None
     cancelling = task.cancelling()
@@ -72,7 +99,7 @@ async def _bounded(awaitable: Awaitable[Any], timeout: float) -> Any:
 
     handle = asyncio.get_running_loop().call_later(timeout, expire)
     try:
-        return await awaitable
+        return await _resume(coro, pending)
     except asyncio.CancelledError:
         if fired and task.uncancel() <= cancelling:
             raise TimeoutError from None

@@ -24,26 +24,28 @@ MESSAGE_OVERHEAD = 4
 class History:
     """A conversation with per-message token counts and a forward-only trim window."""
 
-    __slots__ = ("messages", "tokens", "total", "_counter", "_pinned", "_start", "_window_total")
+    __slots__ = ("messages", "tokens", "total", "window_tokens", "_encode", "_pinned", "_start")
 
     def __init__(self, counter: TokenCounter, messages: Sequence[Message] = ()):
-        self._counter = counter
+        self._encode = counter.encoder()
         self.messages: list[Any] = []
         self.tokens: list[int] = []
         self.total = 0
         self._pinned = 0  # messages[:_pinned] are always sent
         self._start = 0  # first unpinned message still in the window
-        self._window_total = 0
+        #: tokens of the messages `window()` returns
+        self.window_tokens = 0
         for message in messages:
             self.append(message)
 
     def append(self, message: Any) -> int:
         """Add a message, counting its tokens once. Returns its count."""
-        n = self._counter.count(message_text(message)) + MESSAGE_OVERHEAD
+        text = message_text(message)
+        n = (len(self._encode(text)) if text else 0) + MESSAGE_OVERHEAD
         self.messages.append(message)
         self.tokens.append(n)
         self.total += n
-        self._window_total += n
+        self.window_tokens += n
         return n
 
     def pin(self, count: int) -> None:
@@ -51,23 +53,19 @@ class History:
         self._pinned = min(count, len(self.messages))
         self._start = self._pinned
 
-    @property
-    def window_tokens(self) -> int:
-        return self._window_total
-
     def window(self, budget: int | None) -> list[Any]:
         """The messages to send, trimmed to `budget` tokens (see module docstring)."""
         msgs = self.messages
-        if budget is not None and self._window_total > budget:
+        if budget is not None and self.window_tokens > budget:
             n = len(msgs)
-            while self._window_total > budget:
+            while self.window_tokens > budget:
                 # the unit at _start: one message plus the tool results answering it
                 end = self._start + 1
                 while end < n and msgs[end].role == "tool":
                     end += 1
                 if end >= n:
                     break  # never drop the newest unit: it is what the model must answer
-                self._window_total -= sum(self.tokens[self._start:end])
+                self.window_tokens -= sum(self.tokens[self._start:end])
                 self._start = end
         if self._start == self._pinned:
             return msgs.copy()
@@ -90,24 +88,19 @@ class Spend:
     Plain integer sums on the hot path; `usage` builds the `Usage` model when asked.
     """
 
-    __slots__ = ("_counts", "cost_usd", "_price", "_unpriced", "_estimated")
+    __slots__ = ("_usages", "_tokens", "cost_usd", "_price", "_unpriced")
 
     def __init__(self, price: PriceFunction | None = None):
-        self._counts = [0, 0, 0, 0, 0]
+        self._usages: list[Usage] = []  # summed when asked: `add` stays O(1) and tiny
+        self._tokens = 0
         self.cost_usd: float | None = None
         self._price = price or default_price
         self._unpriced = False
-        self._estimated = False
 
     def add(self, model: str, usage: Usage) -> float | None:
         """Record one call; returns its cost (None when the model has no known price)."""
-        c = self._counts
-        c[0] += usage.input_tokens
-        c[1] += usage.output_tokens
-        c[2] += usage.cache_read_tokens
-        c[3] += usage.cache_write_tokens
-        c[4] += usage.requests
-        self._estimated = self._estimated or usage.estimated
+        self._usages.append(usage)
+        self._tokens += usage.input_tokens + usage.output_tokens
         cost = self._price(model, usage)
         if cost is None:
             self._unpriced = True
@@ -117,18 +110,26 @@ class Spend:
 
     @property
     def usage(self) -> Usage:
-        c = self._counts
-        return Usage(input_tokens=c[0], output_tokens=c[1], cache_read_tokens=c[2],
-                     cache_write_tokens=c[3], requests=c[4], estimated=self._estimated)
+        counts = [0, 0, 0, 0, 0]
+        estimated = False
+        for u in self._usages:
+            counts[0] += u.input_tokens
+            counts[1] += u.output_tokens
+            counts[2] += u.cache_read_tokens
+            counts[3] += u.cache_write_tokens
+            counts[4] += u.requests
+            estimated = estimated or u.estimated
+        return Usage(input_tokens=counts[0], output_tokens=counts[1],
+                     cache_read_tokens=counts[2], cache_write_tokens=counts[3],
+                     requests=counts[4], estimated=estimated)
 
     @property
     def total_tokens(self) -> int:
-        return self._counts[0] + self._counts[1]
+        return self._tokens
 
     def merge(self, other: "Spend") -> None:
-        for i, value in enumerate(other._counts):
-            self._counts[i] += value
-        self._estimated = self._estimated or other._estimated
+        self._usages.extend(other._usages)
+        self._tokens += other._tokens
         if other.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
         self._unpriced = self._unpriced or other._unpriced

@@ -4,6 +4,10 @@
 inspects the signature of every `default_factory` on every call). Values the runtime built
 itself need neither validation nor that; `construct` fills defaults from a per-class
 table computed once. Everything that comes from outside is still validated.
+
+A `default_factory` that builds a frozen model (e.g. `Usage`) is called once per class:
+the instance is immutable, so sharing it is safe. Mutable defaults (lists, dicts) are
+built fresh for every instance.
 """
 
 from __future__ import annotations
@@ -14,29 +18,67 @@ from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
-_SPECS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
-_set = object.__setattr__
+_new = object.__new__
+# BaseModel's slot descriptors, called directly: cheaper than object.__setattr__ by name
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields = BaseModel.__pydantic_fields_set__.__set__  # type: ignore[attr-defined]
+_set_extra = BaseModel.__pydantic_extra__.__set__  # type: ignore[attr-defined]
+_set_private = BaseModel.__pydantic_private__.__set__  # type: ignore[attr-defined]
 
 
-def _spec(cls: type) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
-    plain = {n: i.default for n, i in cls.model_fields.items() if i.default_factory is None}
-    factories = tuple((n, i.default_factory) for n, i in cls.model_fields.items()
-                      if i.default_factory is not None)
-    spec = _SPECS[cls] = (plain, factories)
+class Spec:
+    """Per-class construction table: every field with its default, and the factories.
+
+    `template` has every field in declaration order (a factory field holds None until
+    its factory runs): copying it is a flat memory copy, and filling it in place never
+    resizes it - cheaper than merging dictionaries.
+    """
+
+    __slots__ = ("template", "factories")
+
+    def __init__(self, cls: type[BaseModel]):
+        template: dict[str, Any] = {}
+        factories: list[tuple[str, Any]] = []
+        for name, info in cls.model_fields.items():
+            factory = info.default_factory
+            if factory is None:
+                template[name] = info.default
+            elif isinstance(factory, type) and issubclass(factory, BaseModel) \
+                    and factory.model_config.get("frozen"):
+                template[name] = factory()  # immutable: one shared instance
+            else:
+                template[name] = None
+                factories.append((name, factory))
+        self.template = template
+        self.factories = tuple(factories)
+
+
+_SPECS: dict[type, Spec] = {}
+
+
+def spec_of(cls: type[BaseModel]) -> Spec:
+    spec = _SPECS.get(cls)
+    if spec is None:
+        spec = _SPECS[cls] = Spec(cls)
     return spec
 
 
 def construct(cls: type[M], fields: dict[str, Any]) -> M:
     """An instance of `cls` with `fields` (trusted) and the declared defaults."""
-    spec = _SPECS.get(cls) or _spec(cls)
-    data = spec[0].copy()
+    spec = _SPECS.get(cls) or spec_of(cls)
+    data = spec.template.copy()
     data.update(fields)
-    for name, factory in spec[1]:
+    for name, factory in spec.factories:
         if name not in fields:
             data[name] = factory()
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(fields))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    return trusted(cls, data, set(fields))
+
+
+def trusted(cls: type[M], data: dict[str, Any], fields_set: set[str]) -> M:
+    """An instance of `cls` whose `__dict__` is `data`, complete and trusted."""
+    obj = _new(cls)
+    _set_dict(obj, data)
+    _set_fields(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj

@@ -7,6 +7,8 @@ parse back with `parse_event`. The last event of a stage is `StageCompleted`, wh
 
 Events are built by the runtime with trusted values, so the hot path constructs them
 without validation (`stageagent.construct`); `parse_event` validates what comes from outside.
+The events of every iteration have builders of their own on `Emitter` (one dict literal, no
+keyword merging): they are most of what the runtime allocates per iteration.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .construct import construct
+from .construct import _SPECS, spec_of, trusted
 from .messages import Usage
 
 StopReason = Literal[
@@ -32,6 +34,10 @@ StopReason = Literal[
 
 
 class BaseEvent(BaseModel):
+    """Common stamp of every event. Events are facts: frozen once made."""
+
+    model_config = ConfigDict(frozen=True)
+
     run_id: str
     stage: str = ""
     iteration: int = 0
@@ -172,6 +178,9 @@ class Emitter:
     """Stamps events with run id, stage, iteration, sequence number and time.
 
     One emitter per run: a facade passes it to each stage so `seq` keeps increasing.
+    Events are built without validation: the runtime's values are trusted (`construct`).
+    Every field of such an event counts as set (`model_fields_set`); events are frozen,
+    so one set per class is shared.
     """
 
     __slots__ = ("run_id", "stage", "iteration", "seq", "_clock")
@@ -184,11 +193,75 @@ class Emitter:
         self._clock = time.time
 
     def make(self, cls: type[BaseEvent], **fields: Any) -> Any:
-        self.seq += 1
-        fields["run_id"] = self.run_id
-        if "stage" not in fields:
-            fields["stage"] = self.stage
-        fields["iteration"] = self.iteration
-        fields["seq"] = self.seq
-        fields["ts"] = self._clock()
-        return construct(cls, fields)
+        """Any event; `fields` are its own fields (and optionally `stage`)."""
+        self.seq = seq = self.seq + 1
+        spec = _SPECS.get(cls) or spec_of(cls)
+        data = spec.template.copy()
+        data["run_id"] = self.run_id
+        data["stage"] = self.stage
+        data["iteration"] = self.iteration
+        data["seq"] = seq
+        data["ts"] = self._clock()
+        data.update(fields)
+        if spec.factories:
+            for name, factory in spec.factories:
+                if name not in fields:
+                    data[name] = factory()
+        return trusted(cls, data, _all_fields(cls))
+
+    # --- builders for the events of every iteration ------------------------------------
+
+    def thought(self, text: str) -> Thought:
+        self.seq = seq = self.seq + 1
+        return trusted(Thought, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "thought", "text": text}, _THOUGHT)
+
+    def text_delta(self, text: str) -> TextDeltaEvent:
+        self.seq = seq = self.seq + 1
+        return trusted(TextDeltaEvent, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "text_delta", "text": text}, _DELTA)
+
+    def tool_called(self, tool_call_id: str, tool: str, arguments: dict[str, Any]) -> ToolCalled:
+        self.seq = seq = self.seq + 1
+        return trusted(ToolCalled, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "tool_called",
+            "tool_call_id": tool_call_id, "tool": tool, "arguments": arguments}, _CALLED)
+
+    def tool_result(self, tool_call_id: str, tool: str, is_error: bool, content: str,
+                    duration_ms: float, truncated: bool) -> ToolResultEvent:
+        self.seq = seq = self.seq + 1
+        return trusted(ToolResultEvent, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "tool_result",
+            "tool_call_id": tool_call_id, "tool": tool, "is_error": is_error,
+            "content": content, "duration_ms": duration_ms, "truncated": truncated}, _RESULT)
+
+    def iteration_completed(self, usage: Usage, cost_usd: float | None, context_tokens: int,
+                            score: float | None = None,
+                            critiques: list[str] | None = None) -> IterationCompleted:
+        self.seq = seq = self.seq + 1
+        return trusted(IterationCompleted, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "iteration_completed", "score": score,
+            "critiques": [] if critiques is None else critiques, "usage": usage,
+            "cost_usd": cost_usd, "context_tokens": context_tokens}, _ITERATION)
+
+
+_FIELD_SETS: dict[type, set[str]] = {}
+
+
+def _all_fields(cls: type[BaseModel]) -> set[str]:
+    names = _FIELD_SETS.get(cls)
+    if names is None:
+        names = _FIELD_SETS[cls] = set(cls.model_fields)
+    return names
+
+
+_THOUGHT = _all_fields(Thought)
+_DELTA = _all_fields(TextDeltaEvent)
+_CALLED = _all_fields(ToolCalled)
+_RESULT = _all_fields(ToolResultEvent)
+_ITERATION = _all_fields(IterationCompleted)

@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, get_type_hints
+from typing import Any, Callable, Coroutine, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import PydanticUndefined, to_json
@@ -159,7 +159,7 @@ class Tool:
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments; raises pydantic `ValidationError`."""
-        return dict(self._validate(arguments).__dict__)
+        return self._validate(arguments).__dict__  # a fresh model's dict: ours to keep
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext | None = None) -> Any:
         """Validate and run (no timeout, no error conversion: the runtime adds those)."""
@@ -167,12 +167,16 @@ class Tool:
 
     async def invoke(self, kwargs: dict[str, Any], ctx: ToolContext) -> Any:
         """Run with already-validated arguments; sync functions go to a worker thread."""
+        return await self.start(kwargs, ctx)
+
+    def start(self, kwargs: dict[str, Any], ctx: ToolContext) -> Coroutine[Any, Any, Any]:
+        """The call as a coroutine, not yet started (no wrapper coroutine on the hot path)."""
         fn = self.function
         if self.is_async:
-            return await (fn(ctx, **kwargs) if self.takes_ctx else fn(**kwargs))
+            return fn(ctx, **kwargs) if self.takes_ctx else fn(**kwargs)
         if self.takes_ctx:
-            return await asyncio.to_thread(fn, ctx, **kwargs)
-        return await asyncio.to_thread(fn, **kwargs)
+            return asyncio.to_thread(fn, ctx, **kwargs)
+        return asyncio.to_thread(fn, **kwargs)
 
     def __repr__(self) -> str:
         flags = [f for f, on in (("read_only", self.read_only),

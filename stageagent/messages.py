@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic_core import to_json as _to_json
 
 
 class Usage(BaseModel):
@@ -142,24 +143,26 @@ MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 def message_text(message: BaseModel) -> str:
     """The text a message contributes to the context, for token counting."""
     role = message.role  # type: ignore[attr-defined]
-    if role == "system" or role == "user":
-        return message.content  # type: ignore[attr-defined]
+    if role == "assistant":
+        parts = message.parts  # type: ignore[attr-defined]
+        if len(parts) == 1:
+            return _part_text(parts[0])
+        return "\n".join([_part_text(part) for part in parts])
     if role == "tool":
-        return "\n".join(r.content for r in message.results)  # type: ignore[attr-defined]
-    chunks: list[str] = []
-    for part in message.parts:  # type: ignore[attr-defined]
-        if part.kind == "text":
-            chunks.append(part.text)
-        elif part.kind == "thinking":
-            chunks.append(part.thinking)
-        else:
-            chunks.append(part.name)
-            chunks.append(part.raw_arguments if part.raw_arguments is not None
-                          else _compact_json(part.arguments))
-    return "\n".join(chunks)
+        results = message.results  # type: ignore[attr-defined]
+        if len(results) == 1:
+            return results[0].content
+        return "\n".join([r.content for r in results])
+    return message.content  # type: ignore[attr-defined]
 
 
-def _compact_json(value: Any) -> str:
-    from pydantic_core import to_json
-
-    return to_json(value).decode()
+def _part_text(part: Any) -> str:
+    kind = part.kind
+    if kind == "text":
+        return part.text
+    if kind == "thinking":
+        return part.thinking
+    arguments = part.raw_arguments
+    if arguments is None:
+        arguments = _to_json(part.arguments).decode()
+    return f"{part.name}\n{arguments}"

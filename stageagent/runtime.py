@@ -17,21 +17,23 @@ task is left behind. `cancel()` still delivers a final `StageCompleted(reason="c
 from __future__ import annotations
 
 import asyncio
-from asyncio import current_task
 import json
-import uuid
+import os
+import re
+import sys
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterable, Sequence
+from functools import partial
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 from . import events as ev
 from .budget import History, PriceFunction, Spend
-from .construct import construct
+from .construct import construct, trusted
 from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter, StopReason
 from .exceptions import StageAgentError, StageConfigError
 from .formatting import format_instruction, jsonable, output_schema_for, parse_output, retry_instruction
 from .grounding import check_grounding
-from .log import get_logger
+from .log import QUIET, run_logger
 from .messages import (
     Message,
     SystemMessage,
@@ -50,6 +52,18 @@ from .tokens import TokenCounter
 from .function_tools import Tool, ToolContext
 from .toolcalls import Approver, ToolRunner
 
+
+
+# A zero-argument `current_task` for one loop, as cheap as the Python version allows:
+# the run records its driving task before every await, for `cancel()`.
+if sys.version_info >= (3, 12):
+    def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
+        return asyncio.current_task  # implemented in C
+else:
+    from asyncio.tasks import _current_tasks  # what 3.11's Python current_task() reads
+
+    def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
+        return partial(_current_tasks.get, loop)
 
 
 @dataclass
@@ -117,6 +131,7 @@ class StageRun:
         self._cancel_requested = False
         self._timed_out = False
         self._active_task: asyncio.Task[Any] | None = None
+        self._current_task: Callable[[], Any] = asyncio.current_task
         self._gen = self._run()
 
     @property
@@ -125,13 +140,12 @@ class StageRun:
 
     # --- iteration protocol ----------------------------------------------------------
 
-    def __aiter__(self) -> "StageRun":
-        return self
+    def __aiter__(self) -> AsyncIterator[ev.BaseEvent]:
+        # the generator itself: no wrapper call per event (the run records the task
+        # that drives it before each await, for cancel())
+        return self._gen
 
     def __anext__(self) -> Any:
-        # remember who drives the run, so cancel() can interrupt an await in progress;
-        # no wrapper coroutine: this is paid on every event
-        self._active_task = current_task()
         return self._gen.__anext__()
 
     async def aclose(self) -> None:
@@ -174,11 +188,16 @@ class StageRun:
         counter = rt.counter_for(self.model.name)
         limits = config.limits
         timeouts = config.timeouts
+        loop = asyncio.get_running_loop()
+        self._current_task = current_task = _task_getter(loop)
         # one timer per stage, not one per await: it interrupts whatever is running
-        watchdog = (asyncio.get_running_loop().call_later(timeouts.stage_s, self._expire)
+        watchdog = (loop.call_later(timeouts.stage_s, self._expire)
                     if timeouts.stage_s else None)
         settings = prepared.settings
+        definitions = prepared.definitions
         context_budget = config.budget.context_tokens
+        budgeted = (config.budget.max_total_tokens is not None
+                    or config.budget.max_cost_usd is not None)
         ctx = ToolContext(run_id=emit.run_id, stage=config.name, deps=self._deps, state=self._state)
         runner = ToolRunner(prepared.tools, stage=config.name, known=rt.tools.__contains__,
                             counter=counter, output_tokens=limits.tool_output_tokens,
@@ -196,7 +215,7 @@ class StageRun:
         error: str | None = None
         exception: BaseException | None = None
         history: History | None = None
-        log = get_logger().bind(run_id=emit.run_id, stage=config.name)
+        log = run_logger(run_id=emit.run_id, stage=config.name)
 
         yield emit.make(ev.StageStarted, model=f"{self.model.provider}:{model_name}",
                         tools=list(prepared.tools), max_iterations=config.max_iterations,
@@ -222,11 +241,13 @@ class StageRun:
                 iteration += 1
                 emit.iteration = iteration
                 ctx.iteration = iteration
+                # who drives the run now: cancel() interrupts the await it is in
+                self._active_task = current_task()
 
                 # --- think --------------------------------------------------------
-                request = construct(ModelRequest, {
-                    "messages": history.window(context_budget), "tools": prepared.definitions,
-                    "settings": settings, "output_schema": None})
+                request = trusted(ModelRequest, {
+                    "messages": history.window(context_budget), "tools": definitions,
+                    "settings": settings, "output_schema": None}, _REQUEST_FIELDS.copy())
                 window_tokens = history.window_tokens
                 if self._stream:
                     response = None
@@ -234,11 +255,12 @@ class StageRun:
                     try:
                         while True:
                             try:
+                                self._active_task = current_task()
                                 item = await stream.__anext__()
                             except StopAsyncIteration:
                                 break
                             if item.kind == "text_delta":
-                                yield emit.make(ev.TextDeltaEvent, text=item.text)
+                                yield emit.text_delta(item.text)
                             elif item.kind == "complete":
                                 response = item.message
                     finally:
@@ -250,14 +272,18 @@ class StageRun:
                 out_tokens = history.append(response)
                 usage = response.usage
                 if not usage.input_tokens and not usage.output_tokens:
-                    usage = construct(Usage, {
+                    usage = trusted(Usage, {
                         "input_tokens": window_tokens, "output_tokens": out_tokens,
-                        "requests": 1, "estimated": True})
+                        "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1,
+                        "estimated": True}, _ESTIMATE_FIELDS.copy())
                 cost = spend.add(model_name, usage)
-                text = response.text
-                calls = response.tool_calls
+                text, calls = _split(response.parts)
+                if log is not QUIET:
+                    log.bind(iteration=iteration).debug(
+                        "model turn: {} tool call(s), {} chars of text, {} context tokens",
+                        len(calls), len(text), window_tokens)
                 if text:
-                    yield emit.make(ev.Thought, text=text)
+                    yield emit.thought(text)
 
                 # --- act ----------------------------------------------------------
                 if calls:
@@ -277,33 +303,45 @@ class StageRun:
                         self._unanswered(history, calls, "the run was cancelled")
                         raise _Stop("cancelled")
                     for call in calls:
-                        yield emit.make(ev.ToolCalled, tool_call_id=call.id, tool=call.name,
-                                        arguments=call.arguments)
+                        yield emit.tool_called(call.id, call.name, call.arguments)
+                    self._active_task = current_task()
                     try:
-                        outcomes = await runner.run_all(calls, ctx)
+                        if len(calls) == 1:
+                            outcomes = [await runner.run_one(calls[0], ctx)]
+                        else:
+                            outcomes = await runner.run_all(calls, ctx)
                     except BaseException:
                         self._unanswered(history, calls, "stage stopped before the tool ran")
                         raise
-                    results = [o.result for o in outcomes]
-                    history.append(construct(ToolReturnMessage, {"results": results}))
-                    observations.extend(r for r in results if not r.is_error)
+                    results = ([outcomes[0].result] if len(outcomes) == 1
+                               else [o.result for o in outcomes])
+                    history.append(trusted(ToolReturnMessage, {"role": "tool", "results": results},
+                                           {"results"}))
+                    failed = None
                     for outcome in outcomes:
                         r = outcome.result
+                        if r.is_error:
+                            failed = r.name if failed is None else failed
+                        else:
+                            observations.append(r)
                         if outcome.approval is not None:
                             yield emit.make(ev.ToolApproval, tool_call_id=r.tool_call_id,
                                             tool=r.name, approved=outcome.approval[0],
                                             reason=outcome.approval[1])
-                        yield emit.make(ev.ToolResultEvent, tool_call_id=r.tool_call_id,
-                                        tool=r.name, is_error=r.is_error, content=r.content,
-                                        duration_ms=outcome.duration_ms,
-                                        truncated=outcome.truncated)
-                    yield emit.make(ev.IterationCompleted, usage=usage, cost_usd=cost,
-                                    context_tokens=window_tokens)
-                    for call in calls:
-                        spent = runner.budget_spent(call.name)
-                        if spent:
-                            raise _Stop("error", spent)
-                    self._check_budget(spend)
+                        yield emit.tool_result(r.tool_call_id, r.name, r.is_error, r.content,
+                                               outcome.duration_ms, outcome.truncated)
+                        if log is not QUIET:
+                            log.bind(iteration=iteration).debug(
+                                "tool {} {} in {:.1f} ms", r.name,
+                                "failed" if r.is_error else "returned", outcome.duration_ms)
+                    yield emit.iteration_completed(usage, cost, window_tokens)
+                    if failed is not None:  # only a failure can spend a tool's retry budget
+                        for call in calls:
+                            spent = runner.budget_spent(call.name)
+                            if spent:
+                                raise _Stop("error", spent)
+                    if budgeted:
+                        self._check_budget(spend)
                     continue
 
                 # --- final answer: format, ground, gate -----------------------------
@@ -312,6 +350,7 @@ class StageRun:
                 gate_critiques: list[str] = []
                 if prepared.output_cls is not None:
                     output = None
+                    self._active_task = current_task()
                     async for event_or_result in self._format(history, prepared, settings,
                                                               spend, limits):
                         if isinstance(event_or_result, ev.BaseEvent):
@@ -341,6 +380,7 @@ class StageRun:
                                               text=final_text, output=output,
                                               observations=observations, state=self._state,
                                               context=self._context)
+                        self._active_task = current_task()
                         evaluated = await evaluate_all(prepared.evaluators, candidate)
                         if report is not None:  # grounding penalty applies on top
                             evaluated = QualityReport(
@@ -355,17 +395,16 @@ class StageRun:
                     yield emit.make(ev.QualityGate, score=score,
                                     threshold=config.quality_threshold, passed=passed,
                                     critiques=critiques)
-                    yield emit.make(ev.IterationCompleted, score=score, critiques=critiques,
-                                    usage=usage, cost_usd=cost, context_tokens=window_tokens)
+                    yield emit.iteration_completed(usage, cost, window_tokens, score, critiques)
                     if passed:
                         raise _Stop("passed")
-                    self._check_budget(spend)
+                    if budgeted:
+                        self._check_budget(spend)
                     if iteration >= config.max_iterations:
                         raise _Stop("max_iterations")
                     history.append(UserMessage(content=_critique_turn(score, config, critiques)))
                     continue
-                yield emit.make(ev.IterationCompleted, usage=usage, cost_usd=cost,
-                                context_tokens=window_tokens)
+                yield emit.iteration_completed(usage, cost, window_tokens)
                 raise _Stop("completed")
         except _Stop as stop:
             reason, error = stop.reason, stop.error
@@ -420,6 +459,7 @@ class StageRun:
             request = construct(ModelRequest, {
                 "messages": history.window(self.config.budget.context_tokens), "tools": [],
                 "settings": settings, "output_schema": schema})
+            self._active_task = self._current_task()
             response = await self.model.request(request)
             history.append(response)
             spend.add(self.model.name, response.usage)
@@ -467,6 +507,23 @@ class StageRun:
             output=output, score=score, critiques=critiques, iterations=iterations,
             usage=spend.usage, cost_usd=spend.cost_usd, messages=messages, state=self._state,
             error=error, exception=exception)
+
+
+#: Jinja's delimiters: a prompt without any of them renders to itself
+_JINJA_SYNTAX = re.compile(r"\{[{%#]")
+_ESTIMATE_FIELDS = {"input_tokens", "output_tokens", "requests", "estimated"}
+_REQUEST_FIELDS = {"messages", "tools", "settings", "output_schema"}
+
+
+def _split(parts: list[Any]) -> tuple[str, list[Any]]:
+    """A turn's text and its tool calls, in one pass (one part is the common case)."""
+    if len(parts) == 1:
+        kind = parts[0].kind
+        if kind == "tool_call":
+            return "", parts
+        return (parts[0].text if kind == "text" else ""), []
+    text = "".join([p.text for p in parts if p.kind == "text"])
+    return text, [p for p in parts if p.kind == "tool_call"]
 
 
 def _call_key(call: Any) -> Any:
@@ -593,9 +650,15 @@ class StageAwareRuntime:
         if config.prompt_text is not None:
             template = self._templates.get(config.prompt_text)
             if template is None:
-                self.prompts.check_source(config.prompt_text, name=f"{config.name}.prompt_text")
-                template = self._templates[config.prompt_text] = \
-                    self.prompts._env.from_string(config.prompt_text)
+                source = config.prompt_text
+                if not _JINJA_SYNTAX.search(source):
+                    template = source  # plain text: it renders to itself, no Jinja needed
+                else:
+                    self.prompts.check_source(source, name=f"{config.name}.prompt_text")
+                    template = self.prompts._env.from_string(source)
+                self._templates[source] = template
+            if type(template) is str:
+                return template
             return self.prompts._render(template, f"{config.name}.prompt_text", variables)
         return config.description or f"You are the {config.name} stage."
 
@@ -623,7 +686,7 @@ class StageAwareRuntime:
         """
         prepared = self.prepare(stage)
         resolved = self.resolve_model(prepared.config, model)
-        emitter = emitter or Emitter(run_id or uuid.uuid4().hex[:16])
+        emitter = emitter or Emitter(run_id or os.urandom(8).hex())
         return StageRun(self, prepared, input, model=resolved, context=dict(context or {}),
                         history=history, deps=deps if deps is not None else self.deps,
                         state=state if state is not None else {}, stream=stream,

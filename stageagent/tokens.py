@@ -82,6 +82,12 @@ class TokenCounter:
         self._encode = enc.encode_ordinary
         self._decode = enc.decode
 
+    def encoder(self) -> Any:
+        """The encoding's `encode_ordinary` (loaded now if needed), for hot loops."""
+        if self._encode is None:
+            self._load()
+        return self._encode
+
     def count(self, text: str) -> int:
         if not text:
             return 0

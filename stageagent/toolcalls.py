@@ -20,11 +20,14 @@ from typing import Any, Awaitable, Callable, Sequence, Union
 
 from pydantic import ValidationError
 
-from .construct import construct
+from .construct import trusted
 from .exceptions import ToolError
 from .messages import ToolCallPart, ToolResult
 from .tokens import TokenCounter
 from .function_tools import Tool, ToolContext, format_validation_error, render_output
+
+_clock = time.perf_counter
+_RESULT_FIELDS = {"tool_call_id", "name", "content", "is_error"}
 
 #: how many consecutive bad calls to an unknown/disabled tool name are tolerated
 UNKNOWN_TOOL_RETRIES = 2
@@ -45,7 +48,7 @@ class ApprovalRequest:
 Approver = Callable[[ApprovalRequest], Awaitable[Union[bool, tuple[bool, str]]]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The result of one call, ready to become an observation and an event."""
 
@@ -74,19 +77,17 @@ def _resume(coro: Any, pending: Any) -> Any:
             return stop.value
 
 
-async def _bounded(coro: Any, timeout: float) -> Any:
-    """Await `coro` with a timeout, paying for the timer only if it suspends.
+async def _finish(coro: Any, pending: Any, timeout: float | None) -> Any:
+    """Drive a suspended tool coroutine to its end, under a timeout if there is one.
 
-    A timer can only fire while the coroutine is suspended, so a tool that returns
-    without ever suspending needs none: it is stepped once by hand, and only if it
-    yields is the timer armed. The timer cancels the current task; that cancellation
-    becomes TimeoutError only when it was ours (an outside cancel still propagates),
-    as in `asyncio.timeout`.
+    Only a coroutine that suspended gets here: one that returns without suspending
+    needs no timer (a timer can only fire while it waits), so the runner steps it
+    once by hand first. The timer cancels the current task; that cancellation becomes
+    TimeoutError only when it was ours (an outside cancel still propagates), as in
+    `asyncio.timeout`.
     """
-    try:
-        pending = coro.send(None)
-    except StopIteration as stop:
-        return stop.value
+    if timeout is None:
+        return await _resume(coro, pending)
     task = asyncio.current_task()
     assert task is not None
     cancelling = task.cancelling()
@@ -176,7 +177,7 @@ class ToolRunner:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run_one(self, call: ToolCallPart, ctx: ToolContext) -> Outcome:
-        start = time.perf_counter()
+        start = _clock()
         name = call.name
         tool = self.tools.get(name)
         approval = None
@@ -210,10 +211,13 @@ class ToolRunner:
             call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
                                    deps=ctx.deps, state=ctx.state, tool_call_id=call.id)
         try:
-            if timeout is None:
-                value = await tool.invoke(kwargs, call_ctx)
+            coro = tool.start(kwargs, call_ctx)
+            try:
+                pending = coro.send(None)  # most tools finish here, without suspending
+            except StopIteration as stop:
+                value = stop.value
             else:
-                value = await _bounded(tool.invoke(kwargs, call_ctx), timeout)
+                value = await _finish(coro, pending, timeout)
         except ToolError as exc:
             return self._fail(call, str(exc), start, approval=approval)
         except TimeoutError:
@@ -223,15 +227,17 @@ class ToolRunner:
             return self._fail(call, f"Tool {name!r} raised {type(exc).__name__}: {exc}",
                               start, approval=approval)
         self.failures[name] = 0
-        text = render_output(value)
+        text = value if type(value) is str else render_output(value)
         limit = tool.max_output_tokens or self._output_tokens
-        cut, total = self._counter.truncate(text, limit)
-        truncated = cut is not text
-        if truncated:
-            cut += f"\n[... output truncated: showing {limit} of {total} tokens]"
-        result = construct(ToolResult, {"tool_call_id": call.id, "name": name, "content": cut,
-                                        "is_error": False})
-        return Outcome(result, (time.perf_counter() - start) * 1000, truncated, approval)
+        truncated = False
+        if len(text) > limit:  # a token is at least one character: shorter needs no count
+            cut, total = self._counter.truncate(text, limit)
+            truncated = cut is not text
+            if truncated:
+                text = f"{cut}\n[... output truncated: showing {limit} of {total} tokens]"
+        result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
+                                      "is_error": False}, _RESULT_FIELDS.copy())
+        return Outcome(result, (_clock() - start) * 1000, truncated, approval)
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
         if self._approver is None:
@@ -250,6 +256,6 @@ class ToolRunner:
               approval: tuple[bool, str] | None = None) -> Outcome:
         if count:
             self.failures[call.name] = self.failures.get(call.name, 0) + 1
-        result = construct(ToolResult, {"tool_call_id": call.id, "name": call.name,
-                                        "content": text, "is_error": True})
-        return Outcome(result, (time.perf_counter() - start) * 1000, False, approval)
+        result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
+                                      "content": text, "is_error": True}, _RESULT_FIELDS.copy())
+        return Outcome(result, (_clock() - start) * 1000, False, approval)

@@ -11,9 +11,9 @@ import inspect
 import itertools
 from typing import Any, Awaitable, Callable, Iterable, Union
 
-from ..construct import construct
+from ..construct import construct, trusted
 from ..exceptions import ScriptError
-from ..messages import AssistantMessage, TextPart, ToolCallPart, Usage
+from ..messages import AssistantMessage, TextPart, ThinkingPart, ToolCallPart, Usage
 from .base import Model, ModelRequest
 
 _ids = itertools.count(1)
@@ -23,6 +23,12 @@ _ONE_REQUEST = Usage(requests=1)
 def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None = None,
          raw_arguments: str | None = None) -> ToolCallPart:
     """A scripted tool call. `raw_arguments` simulates a model that sent non-JSON."""
+    if type(name) is str and (arguments is None or type(arguments) is dict) \
+            and (id is None or type(id) is str) and raw_arguments is None:
+        # already the right types: nothing for validation to check (scripts build many)
+        return trusted(ToolCallPart, {
+            "kind": "tool_call", "id": id or f"call_{next(_ids)}", "name": name,
+            "arguments": arguments or {}, "raw_arguments": None}, {"id", "name", "arguments"})
     return ToolCallPart(id=id or f"call_{next(_ids)}", name=name, arguments=arguments or {},
                         raw_arguments=raw_arguments)
 
@@ -32,15 +38,29 @@ Turn = Union[str, ToolCallPart, list[Union[str, ToolCallPart]], AssistantMessage
 
 def to_message(turn: Turn, model_name: str) -> AssistantMessage:
     """Normalise a scripted turn: text, a call, a list of both, or a full message."""
-    if isinstance(turn, AssistantMessage):
-        return turn
-    items = turn if isinstance(turn, list) else [turn]
-    parts: list[Any] = [construct(TextPart, {"text": i}) if isinstance(i, str) else i
-                        for i in items]
-    has_calls = any(p.kind == "tool_call" for p in parts)
-    return construct(AssistantMessage, {
-        "parts": parts, "stop_reason": "tool_use" if has_calls else "end_turn",
-        "model": model_name, "usage": _ONE_REQUEST})
+    kind = type(turn)
+    if kind is AssistantMessage:
+        return turn  # type: ignore[return-value]
+    if kind is ToolCallPart:
+        parts: list[Any] = [turn]
+        stop = "tool_use"
+    elif kind is str:
+        parts = [construct(TextPart, {"text": turn})]
+        stop = "end_turn"
+    else:
+        if isinstance(turn, AssistantMessage):
+            return turn
+        items = turn if isinstance(turn, list) else [turn]
+        parts = [construct(TextPart, {"text": i}) if isinstance(i, str) else i for i in items]
+        for part in parts:
+            if not isinstance(part, (TextPart, ThinkingPart, ToolCallPart)):
+                raise ScriptError(
+                    f"a scripted turn must be text, a call(...), a list of them or an "
+                    f"AssistantMessage, not {type(part).__name__}: {part!r:.80}")
+        stop = "tool_use" if any(p.kind == "tool_call" for p in parts) else "end_turn"
+    return trusted(AssistantMessage, {
+        "role": "assistant", "parts": parts, "usage": _ONE_REQUEST, "stop_reason": stop,
+        "model": model_name}, {"parts", "usage", "stop_reason", "model"})
 
 
 class ScriptedModel(Model):
@@ -87,6 +107,8 @@ class ScriptedModel(Model):
             self.assert_used_up()
 
 
+_TURN_TYPES = (str, ToolCallPart, list, AssistantMessage)
+
 ModelFunction = Callable[[ModelRequest], Union[Turn, Awaitable[Turn]]]
 
 
@@ -108,6 +130,6 @@ class FunctionModel(Model):
     async def request(self, request: ModelRequest) -> AssistantMessage:
         self.calls += 1
         result = self._function(request)
-        if self._is_async or inspect.isawaitable(result):
+        if self._is_async or not isinstance(result, _TURN_TYPES) and inspect.isawaitable(result):
             result = await result  # type: ignore[misc]
         return to_message(result, self._name)  # type: ignore[arg-type]

@@ -30,3 +30,5 @@ async def test_silent_by_default_then_bound_records_when_enabled(capfd):
     assert {p["extra"]["run_id"] for p in parsed} == {run.run_id}
     assert {p["extra"]["stage"] for p in parsed} == {"calc"}
     assert any("stage ended: completed" in p["message"] for p in parsed)
+    assert any(p["extra"].get("iteration") == 1 and "model turn" in p["message"]
+               for p in parsed), "no record bound with the iteration"

@@ -108,6 +108,40 @@ def test_emitter_sequence_increases_across_stages():
     assert (a.seq, b.seq, a.stage, b.stage) == (1, 2, "", "chart")
 
 
+def _builders(emitter):
+    usage = Usage(input_tokens=3, output_tokens=2, requests=1)
+    return [
+        emitter.thought("thinking"),
+        emitter.text_delta("x"),
+        emitter.tool_called("c1", "add", {"a": 1}),
+        emitter.tool_result("c1", "add", False, "3", 0.5, False),
+        emitter.iteration_completed(usage, 0.001, 42),
+        emitter.iteration_completed(usage, None, 42, 0.5, ["too short"]),
+        emitter.make(ev.StageCompleted, reason="passed", score=1.0),
+        emitter.make(ev.ToolApproval, tool_call_id="c1", tool="add", approved=True),
+    ]
+
+
+def test_trusted_builders_make_exactly_what_validation_makes():
+    emitter = Emitter("r", stage="calc")
+    emitter.iteration = 2
+    for event in _builders(emitter):
+        validated = type(event).model_validate(event.model_dump())
+        assert event == validated, type(event).__name__
+        assert list(event.__dict__) == list(type(event).model_fields), type(event).__name__
+        assert event.model_fields_set == set(type(event).model_fields)
+        assert parse_event(event.model_dump_json()) == event
+    assert [e.seq for e in _builders(emitter)] == list(range(9, 17))
+
+
+def test_events_are_frozen():
+    event = Emitter("r").thought("x")
+    with pytest.raises(ValidationError):
+        event.text = "changed"
+    copy = event.model_copy(update={"text": "y"})
+    assert (event.text, copy.text) == ("x", "y")
+
+
 class CountingCounter(TokenCounter):
     __slots__ = ("calls",)
 
@@ -115,9 +149,14 @@ class CountingCounter(TokenCounter):
         super().__init__()
         self.calls = 0
 
-    def count(self, text):
-        self.calls += 1
-        return super().count(text)
+    def encoder(self):
+        encode = super().encoder()
+
+        def counting(text):
+            self.calls += 1
+            return encode(text)
+
+        return counting
 
 
 def test_each_message_is_counted_once():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from .construct import construct
 from .messages import Message, Usage, message_text
 from .tokens import TokenCounter
 
@@ -119,9 +120,10 @@ class Spend:
             counts[3] += u.cache_write_tokens
             counts[4] += u.requests
             estimated = estimated or u.estimated
-        return Usage(input_tokens=counts[0], output_tokens=counts[1],
-                     cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                     requests=counts[4], estimated=estimated)
+        return construct(Usage, {
+            "input_tokens": counts[0], "output_tokens": counts[1],
+            "cache_read_tokens": counts[2], "cache_write_tokens": counts[3],
+            "requests": counts[4], "estimated": estimated})
 
     @property
     def total_tokens(self) -> int:

@@ -105,15 +105,17 @@ class Tool:
         self.is_async = inspect.iscoroutinefunction(function)
         summary, param_docs = _param_docs(inspect.getdoc(function) or "")
         self.description = description if description is not None else summary
-        self.takes_ctx, self.args_model = self._build_args_model(param_docs)
-        self._validate = self.args_model.__pydantic_validator__.validate_python
+        self.takes_ctx, self.args_model, fields = self._build_args_model(param_docs)
+        self._validate = _dict_validator(f"{self.name}_args", fields) or self._model_validate
         schema = self.args_model.model_json_schema()
         schema.pop("title", None)
         self.parameters: dict[str, Any] = schema
         self.definition = ToolDefinition(name=self.name, description=self.description,
                                          parameters=schema)
 
-    def _build_args_model(self, param_docs: dict[str, str]) -> tuple[bool, type[BaseModel]]:
+    def _build_args_model(
+        self, param_docs: dict[str, str]
+    ) -> tuple[bool, type[BaseModel], dict[str, tuple[Any, Any]]]:
         fn = self.function
         where = f"tool {self.name!r} ({getattr(fn, '__qualname__', fn)!r})"
         try:
@@ -121,7 +123,7 @@ class Tool:
         except (TypeError, ValueError) as exc:
             raise ToolDefinitionError(f"{where}: cannot read its signature: {exc}") from exc
         try:
-            hints = get_type_hints(fn)
+            hints = get_type_hints(fn, include_extras=True)  # keep Annotated constraints
         except Exception as exc:
             raise ToolDefinitionError(f"{where}: cannot resolve type hints: {exc}") from exc
         takes_ctx = False
@@ -155,11 +157,14 @@ class Tool:
         except Exception as exc:
             raise ToolDefinitionError(
                 f"{where}: argument types cannot be expressed as JSON schema: {exc}") from exc
-        return takes_ctx, model
+        return takes_ctx, model, {n: (a, f.default) for n, (a, f) in fields.items()}
+
+    def _model_validate(self, arguments: Any) -> dict[str, Any]:
+        return self.args_model.__pydantic_validator__.validate_python(arguments).__dict__
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments; raises pydantic `ValidationError`."""
-        return self._validate(arguments).__dict__  # a fresh model's dict: ours to keep
+        return self._validate(arguments)
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext | None = None) -> Any:
         """Validate and run (no timeout, no error conversion: the runtime adds those)."""
@@ -203,6 +208,29 @@ def tool(
                     max_retries=max_retries, max_output_tokens=max_output_tokens)
 
     return wrap(function) if function is not None else wrap
+
+
+def _dict_validator(name: str, fields: dict[str, tuple[Any, Any]]) -> Any:
+    """Validation straight to a kwargs dict (a TypedDict schema, extra keys forbidden).
+
+    Same rules as the arguments model that gives the JSON schema, without building a
+    model instance per call; an omitted optional argument takes the function's own
+    default. None if a type cannot be expressed this way (the model validates then).
+    """
+    from pydantic import TypeAdapter
+    from typing_extensions import NotRequired, TypedDict
+
+    try:
+        shape = TypedDict(name, {  # type: ignore[misc,operator]
+            n: (a if default is PydanticUndefined else NotRequired[a])
+            for n, (a, default) in fields.items()})
+        shape.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+        adapter = TypeAdapter(shape)
+    except Exception:  # noqa: BLE001 - the model path still validates
+        return None
+    validator = getattr(adapter, "validator", None)
+    validate = getattr(validator, "validate_python", None) or adapter.validate_python
+    return validate
 
 
 def render_output(value: Any) -> str:

@@ -223,11 +223,11 @@ class StageRun:
         try:
             system = rt.render_prompt(config, self.input, self._context, prepared)
             history = History(counter)
-            history.append(SystemMessage(content=system))
+            history.append(construct(SystemMessage, {"content": system}))
             for message in self._history or ():
                 if message.role != "system":
                     history.append(message)
-            history.append(UserMessage(content=self.input))
+            history.append(construct(UserMessage, {"content": self.input}))
             history.pin(2)  # the system prompt and the task (the first user message)
             log.debug("stage started with {} tools", len(prepared.tools))
 
@@ -684,6 +684,8 @@ class StageAwareRuntime:
         `history` continues an earlier run (e.g. `previous.result.messages`): the stage's
         system prompt replaces the old one and `input` is the follow-up question.
         """
+        if not isinstance(input, str):
+            raise TypeError(f"run_stage(): input must be a str, not {type(input).__name__}")
         prepared = self.prepare(stage)
         resolved = self.resolve_model(prepared.config, model)
         emitter = emitter or Emitter(run_id or os.urandom(8).hex())

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from stageagent import PromptEnvironment, PromptError, Tool, ToolContext, ToolDefinitionError, tool
-
+from stageagent import (
+    PromptEnvironment,
+    PromptError,
+    Tool,
+    ToolContext,
+    ToolDefinitionError,
+    tool,
+)
 
 # --- prompts ---------------------------------------------------------------------------
 
@@ -160,3 +166,22 @@ async def test_arguments_are_validated_and_coerced_before_the_call():
     with pytest.raises(ValidationError):
         await f.call({"n": 1, "filt": {"column": "x", "op": "!=", "value": 1}})
     assert len(seen) == 1
+
+
+async def test_omitted_arguments_take_defaults_and_constraints_hold():
+    from pydantic import ValidationError
+
+    @tool
+    async def page(query: str, limit: Annotated[int, Field(ge=1, le=100)] = 10,
+                   tags: list[str] | None = None) -> dict:
+        """Pages through results."""
+        return {"query": query, "limit": limit, "tags": tags}
+
+    assert await page.call({"query": "q"}) == {"query": "q", "limit": 10, "tags": None}
+    assert await page.call({"query": "q", "limit": "5", "tags": ["a"]}) == \
+        {"query": "q", "limit": 5, "tags": ["a"]}
+    for bad in ({"query": "q", "limit": 0}, {"limit": 5}, {"query": "q", "extra": 1}, [1]):
+        with pytest.raises(ValidationError):
+            page.validate(bad)  # type: ignore[arg-type]
+    assert page.parameters["properties"]["limit"]["maximum"] == 100
+    assert page.parameters["required"] == ["query"]

@@ -441,3 +441,8 @@ async def test_model_config_reaches_the_request():
     await events_of(make_runtime().run_stage(config, "x", model=model))
     settings = model.requests[0].settings
     assert (settings.max_tokens, settings.temperature, settings.timeout) == (77, 0.1, 9)
+
+
+def test_input_must_be_text():
+    with pytest.raises(TypeError, match="input must be a str, not dict"):
+        make_runtime().run_stage(stage(), {"question": "x"}, model=ScriptedModel([]))  # type: ignore[arg-type]

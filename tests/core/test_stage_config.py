@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from stageagent import StageConfigError, StageConfigManager, UnknownStageError
 from stageagent.defaults import default_tools, tool_registry
@@ -60,7 +61,7 @@ def test_loads_a_stage_with_every_field(user_dir):
     assert config.timeouts.stage_s == 30 and config.timeouts.tool_s == 60.0
     assert config.limits.loop_repeats == 4
     assert config.source == str(user_dir / "calc.toml")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         config.max_iterations = 10  # frozen: nothing mutates a stage under a running loop
 
 

@@ -40,7 +40,7 @@ DENIED_FUNCTIONS = frozenset({
     # MySQL / MariaDB
     "sleep", "benchmark", "load_file", "get_lock", "release_lock", "release_all_locks",
     "master_pos_wait", "source_pos_wait", "master_gtid_wait", "sys_exec", "sys_eval",
-    "sys_get", "sys_set", "lastval", "setval", "next_value",
+    "sys_get", "sys_set", "lastval", "next_value",
     # SQLite
     "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "zeroblob",
     "randomblob",

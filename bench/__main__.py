@@ -1,4 +1,8 @@
-"""`python -m bench NAME [--json] [--quick]` - NAME: overhead, sql, chart, document, pipeline, all."""
+"""`python -m bench NAME [--json] [--quick] [--instructions]`.
+
+NAME: overhead, sql, chart, document, pipeline, all. `--instructions` (overhead only)
+counts CPU instructions per iteration under valgrind: stable under any machine load.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suite", choices=[*SUITES, "all"])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="overhead: instructions per iteration under valgrind")
     args = parser.parse_args(argv)
+    if args.instructions:
+        from bench.overhead import instructions
+
+        out = instructions()
+        print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+        return 0
     names = list(SUITES) if args.suite == "all" else [args.suite]
     results = {}
     for name in names:

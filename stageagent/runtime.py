@@ -51,6 +51,7 @@ from .templating import PromptEnvironment
 from .tokens import TokenCounter
 from .function_tools import Tool, ToolContext
 from .toolcalls import Approver, ToolRunner
+from .watchdog import Watchdog, watchdog_for
 
 
 
@@ -130,6 +131,7 @@ class StageRun:
         self._stream = stream
         self._cancel_requested = False
         self._timed_out = False
+        self._watchdog: Watchdog | None = None  # the loop's timer for stage deadlines
         self._active_task: asyncio.Task[Any] | None = None
         self._current_task: Callable[[], Any] = asyncio.current_task
         self._gen = self._run()
@@ -156,6 +158,11 @@ class StageRun:
         """Ask the run to stop; the next event is `StageCompleted(reason="cancelled")`."""
         self._cancel_requested = True
         self._interrupt()
+
+    def _disarm(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.forget(self._expire)
+            self._watchdog = None
 
     def _expire(self) -> None:
         """The stage deadline passed: stop like `cancel()`, with reason "timeout"."""
@@ -190,9 +197,9 @@ class StageRun:
         timeouts = config.timeouts
         loop = asyncio.get_running_loop()
         self._current_task = current_task = _task_getter(loop)
-        # one timer per stage, not one per await: it interrupts whatever is running
-        watchdog = (loop.call_later(timeouts.stage_s, self._expire)
-                    if timeouts.stage_s else None)
+        if timeouts.stage_s:  # one timer per loop serves every run's deadline
+            self._watchdog = watchdog_for(loop)
+            self._watchdog.watch(self._expire, loop.time() + timeouts.stage_s)
         settings = prepared.settings
         definitions = prepared.definitions
         context_budget = config.budget.context_tokens
@@ -397,7 +404,8 @@ class StageRun:
                                     critiques=critiques)
                     yield emit.iteration_completed(usage, cost, window_tokens, score, critiques)
                     if passed:
-                        raise _Stop("passed")
+                        reason = "passed"
+                        break
                     if budgeted:
                         self._check_budget(spend)
                     if iteration >= config.max_iterations:
@@ -405,15 +413,15 @@ class StageRun:
                     history.append(UserMessage(content=_critique_turn(score, config, critiques)))
                     continue
                 yield emit.iteration_completed(usage, cost, window_tokens)
-                raise _Stop("completed")
+                reason = "completed"  # a normal end leaves the loop without an exception
+                break
         except _Stop as stop:
             reason, error = stop.reason, stop.error
         except TimeoutError as exc:
             reason, error, exception = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired", exc
         except asyncio.CancelledError:
             if not (self._cancel_requested or self._timed_out):
-                if watchdog is not None:
-                    watchdog.cancel()
+                self._disarm()
                 self._finish(history, "cancelled", final_text, output, score, critiques,
                              iteration, spend, "the consumer cancelled the run", None)
                 raise
@@ -425,8 +433,7 @@ class StageRun:
             else:
                 reason, error = "timeout", f"stage timeout of {timeouts.stage_s:g} s expired"
         except GeneratorExit:
-            if watchdog is not None:
-                watchdog.cancel()
+            self._disarm()
             self._finish(history, "cancelled", final_text, output, score, critiques, iteration,
                          spend, "the consumer closed the event stream", None)
             log.info("stage closed by the consumer")
@@ -436,8 +443,7 @@ class StageRun:
         except Exception as exc:  # noqa: BLE001 - a run never crashes the consumer
             reason, error, exception = "error", f"{type(exc).__name__}: {exc}", exc
             log.opt(exception=exc).error("stage failed")
-        if watchdog is not None:
-            watchdog.cancel()
+        self._disarm()
         if reason == "cancelled" and error is None:
             error = "cancelled by request"
         self._finish(history, reason, final_text, output, score, critiques, iteration, spend,

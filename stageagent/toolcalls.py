@@ -59,7 +59,7 @@ class Outcome:
 
 
 @types.coroutine
-def _resume(coro: Any, pending: Any) -> Any:
+def resume_suspended(coro: Any, pending: Any) -> Any:
     """Go on driving a coroutine that was started by hand and suspended on `pending`
     (what `await` would do), delivering sends and throws (cancellation) to it."""
     while True:
@@ -87,7 +87,7 @@ async def _finish(coro: Any, pending: Any, timeout: float | None) -> Any:
     `asyncio.timeout`.
     """
     if timeout is None:
-        return await _resume(coro, pending)
+        return await resume_suspended(coro, pending)
     task = asyncio.current_task()
     assert task is not None
     cancelling = task.cancelling()
@@ -100,7 +100,7 @@ async def _finish(coro: Any, pending: Any, timeout: float | None) -> Any:
 
     handle = asyncio.get_running_loop().call_later(timeout, expire)
     try:
-        return await _resume(coro, pending)
+        return await resume_suspended(coro, pending)
     except asyncio.CancelledError:
         if fired and task.uncancel() <= cancelling:
             raise TimeoutError from None
@@ -130,9 +130,13 @@ class ToolRunner:
         self._output_tokens = output_tokens
         self._default_timeout = default_timeout
         self._approver = approver
-        self._available = ", ".join(tools) or "none"
         #: consecutive failures per tool name
         self.failures: dict[str, int] = {}
+
+    @property
+    def _available(self) -> str:
+        """The enabled tools, for error observations (built only when one is needed)."""
+        return ", ".join(self.tools) or "none"
 
     def budget_spent(self, name: str) -> str | None:
         """A message if `name` has failed more often than its retry budget allows."""

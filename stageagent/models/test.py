@@ -119,7 +119,6 @@ class FunctionModel(Model):
 
     def __init__(self, function: ModelFunction, *, name: str = "function"):
         self._function = function
-        self._is_async = inspect.iscoroutinefunction(function)
         self._name = name
         self.calls = 0
 
@@ -130,6 +129,7 @@ class FunctionModel(Model):
     async def request(self, request: ModelRequest) -> AssistantMessage:
         self.calls += 1
         result = self._function(request)
-        if self._is_async or not isinstance(result, _TURN_TYPES) and inspect.isawaitable(result):
+        # an async function's coroutine is not a turn: awaiting it covers both kinds
+        if not isinstance(result, _TURN_TYPES) and inspect.isawaitable(result):
             result = await result  # type: ignore[misc]
         return to_message(result, self._name)  # type: ignore[arg-type]

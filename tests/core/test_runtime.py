@@ -249,6 +249,34 @@ async def test_stage_timeout():
     assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
+async def test_stage_timeout_interrupts_a_hanging_model():
+    async def hang(request):
+        await asyncio.sleep(10)
+        return "late"
+
+    config = stage(timeouts=StageTimeouts(stage_s=0.1, model_s=None))
+    start = asyncio.get_running_loop().time()
+    events = await events_of(make_runtime().run_stage(config, "x", model=FunctionModel(hang)))
+    assert events[-1].reason == "timeout" and "0.1 s" in events[-1].error
+    assert asyncio.get_running_loop().time() - start < 2
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_stage_deadline_holds_when_only_the_consumer_waits():
+    # the run itself never suspends (instant model and tool), so no timer is armed:
+    # the deadline is checked at each iteration instead
+    model = FunctionModel(lambda request: call("add", {"a": len(request.messages), "b": 1}))
+    config = stage(tools=["add"], max_iterations=100,
+                   timeouts=StageTimeouts(stage_s=0.05), limits=StageLimits(loop_repeats=50))
+    events = []
+    async for event in make_runtime(add).run_stage(config, "x", model=model):
+        events.append(event)
+        if event.type == "iteration_completed":
+            await asyncio.sleep(0.02)  # a slow consumer
+    assert events[-1].reason == "timeout"
+    assert 2 <= events[-1].iterations < 10
+
+
 async def test_model_errors_end_the_stage_with_reason_error():
     model = ScriptedModel([ModelRateLimitError("slow down", provider="p", model="m")])
     events = await events_of(make_runtime().run_stage(stage(), "x", model=model))

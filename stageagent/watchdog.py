@@ -1,0 +1,69 @@
+"""Stage deadlines: one timer per event loop for every running stage.
+
+A timer per run costs a handle, a heap push and a cancel - about 3 us, a tenth of a
+short run. Runs of one stage share a timeout and start in order, so their deadlines
+arrive in order too: one timer, set for the earliest deadline, serves all of them. It
+is moved only when a run with an earlier deadline arrives; when it fires it expires
+the runs that are due and moves on to the next deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any, Callable
+
+_INFINITY = float("inf")
+
+
+class Watchdog:
+    """Calls `expire()` of each registered run at its deadline (loop time)."""
+
+    __slots__ = ("_loop", "_runs", "_handle", "_when", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._runs: dict[Callable[[], Any], float] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._when = _INFINITY
+
+    def watch(self, expire: Callable[[], Any], deadline: float) -> None:
+        self._runs[expire] = deadline
+        if deadline < self._when:
+            self._schedule(deadline)
+
+    def forget(self, expire: Callable[[], Any]) -> None:
+        self._runs.pop(expire, None)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def _schedule(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._when = when
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._when = _INFINITY
+        now = self._loop.time()
+        due = [expire for expire, deadline in self._runs.items() if deadline <= now]
+        for expire in due:
+            del self._runs[expire]
+        if self._runs:
+            self._schedule(min(self._runs.values()))
+        for expire in due:
+            expire()
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = \
+    weakref.WeakKeyDictionary()
+
+
+def watchdog_for(loop: asyncio.AbstractEventLoop) -> Watchdog:
+    """The loop's watchdog (made on first use, gone with the loop)."""
+    dog = _watchdogs.get(loop)
+    if dog is None:
+        dog = _watchdogs[loop] = Watchdog(loop)
+    return dog

@@ -209,7 +209,26 @@ class Emitter:
                     data[name] = factory()
         return trusted(cls, data, _all_fields(cls))
 
-    # --- builders for the events of every iteration ------------------------------------
+    # --- builders for the events of every iteration (and every stage) -------------------
+
+    def stage_started(self, model: str, tools: list[str], max_iterations: int,
+                      quality_threshold: float) -> StageStarted:
+        self.seq = seq = self.seq + 1
+        return trusted(StageStarted, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "stage_started", "model": model,
+            "tools": tools, "max_iterations": max_iterations,
+            "quality_threshold": quality_threshold}, _STARTED)
+
+    def stage_completed(self, reason: StopReason, score: float | None, critiques: list[str],
+                        iterations: int, usage: Usage, cost_usd: float | None, output: Any,
+                        error: str | None) -> StageCompleted:
+        self.seq = seq = self.seq + 1
+        return trusted(StageCompleted, {
+            "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
+            "seq": seq, "ts": self._clock(), "type": "stage_completed", "reason": reason,
+            "score": score, "critiques": critiques, "iterations": iterations, "usage": usage,
+            "cost_usd": cost_usd, "output": output, "error": error}, _COMPLETED)
 
     def thought(self, text: str) -> Thought:
         self.seq = seq = self.seq + 1
@@ -260,6 +279,8 @@ def _all_fields(cls: type[BaseModel]) -> set[str]:
     return names
 
 
+_STARTED = _all_fields(StageStarted)
+_COMPLETED = _all_fields(StageCompleted)
 _THOUGHT = _all_fields(Thought)
 _DELTA = _all_fields(TextDeltaEvent)
 _CALLED = _all_fields(ToolCalled)

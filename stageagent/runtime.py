@@ -224,9 +224,8 @@ class StageRun:
         history: History | None = None
         log = run_logger(run_id=emit.run_id, stage=config.name)
 
-        yield emit.make(ev.StageStarted, model=f"{self.model.provider}:{model_name}",
-                        tools=list(prepared.tools), max_iterations=config.max_iterations,
-                        quality_threshold=config.quality_threshold)
+        yield emit.stage_started(f"{self.model.provider}:{model_name}", list(prepared.tools),
+                                 config.max_iterations, config.quality_threshold)
         try:
             system = rt.render_prompt(config, self.input, self._context, prepared)
             history = History(counter)
@@ -449,10 +448,9 @@ class StageRun:
         self._finish(history, reason, final_text, output, score, critiques, iteration, spend,
                      error, exception)
         log.debug("stage ended: {}", reason)
-        yield emit.make(ev.StageCompleted, reason=reason, score=score, critiques=critiques,
-                        iterations=iteration, usage=self.result.usage, cost_usd=spend.cost_usd,
-                        output=jsonable(output) if output is not None else (final_text or None),
-                        error=error)
+        yield emit.stage_completed(
+            reason, score, critiques, iteration, self.result.usage, spend.cost_usd,
+            jsonable(output) if output is not None else (final_text or None), error)
 
     async def _format(self, history: History, prepared: _Prepared, settings: Any, spend: Spend,
                       limits: Any) -> AsyncIterator[Any]:

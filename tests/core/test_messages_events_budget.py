@@ -118,6 +118,8 @@ def _builders(emitter):
         emitter.iteration_completed(usage, 0.001, 42),
         emitter.iteration_completed(usage, None, 42, 0.5, ["too short"]),
         emitter.make(ev.StageCompleted, reason="passed", score=1.0),
+        emitter.stage_started("scripted:m", ["add"], 5, 0.8),
+        emitter.stage_completed("completed", None, [], 3, usage, None, {"a": [1]}, None),
         emitter.make(ev.ToolApproval, tool_call_id="c1", tool="add", approved=True),
     ]
 
@@ -131,7 +133,7 @@ def test_trusted_builders_make_exactly_what_validation_makes():
         assert list(event.__dict__) == list(type(event).model_fields), type(event).__name__
         assert event.model_fields_set == set(type(event).model_fields)
         assert parse_event(event.model_dump_json()) == event
-    assert [e.seq for e in _builders(emitter)] == list(range(9, 17))
+    assert [e.seq for e in _builders(emitter)] == list(range(11, 21))
 
 
 def test_events_are_frozen():

@@ -8,7 +8,7 @@
   model's own cost subtracted.
 * runs_per_s / kb_per_run: 1,000 concurrent 5-turn runs on one event loop.
 * import_s: `import stageagent` in a fresh interpreter, bytecode precompiled.
-* bare_loop_us: the same loop without the framework, to read the machine's speed by.
+* bare_loop_us: the same loop without the framework: the floor.
 
 `python -m bench overhead --instructions` counts CPU instructions per iteration under
 valgrind instead: the one figure that does not move with the machine's load.
@@ -134,8 +134,8 @@ async def _bare_run(turns: int) -> AsyncIterator[Any]:
 
 async def bare_loop(turns: int = 50, repeats: int = 31) -> float:
     """µs per iteration of the same loop with no framework: an async generator that
-    awaits a model coroutine and a tool coroutine and yields three values. It shows
-    the machine's speed at the time of the run (about 0.4 µs when it is quiet)."""
+    awaits a model coroutine and a tool coroutine and yields three values - the floor
+    any Python framework starts from (about 0.4 µs here)."""
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -251,6 +251,9 @@ def import_time(repeats: int = 7, *, touch_runtime: bool = False) -> float:
 
 def run(quick: bool = False) -> dict[str, Any]:
     repeats = 7 if quick else 31
+    # a fresh process runs the first few thousand iterations up to 50% slower (the
+    # interpreter specialises, the allocator grows its arenas): warm up, untimed, first
+    asyncio.run(per_iteration(50, 3 if quick else 10))
     best, median = {}, {}
     for n in (10, 50, 200):
         b, m = asyncio.run(per_iteration(n, repeats))

@@ -198,8 +198,11 @@ class StageRun:
         loop = asyncio.get_running_loop()
         self._current_task = current_task = _task_getter(loop)
         if timeouts.stage_s:  # one timer per loop serves every run's deadline
-            self._watchdog = watchdog_for(loop)
-            self._watchdog.watch(self._expire, loop.time() + timeouts.stage_s)
+            dog = rt._watchdog
+            if dog is None or dog.loop is not loop:
+                dog = rt._watchdog = watchdog_for(loop)
+            self._watchdog = dog
+            dog.watch(self._expire, loop.time() + timeouts.stage_s)
         settings = prepared.settings
         definitions = prepared.definitions
         context_budget = config.budget.context_tokens
@@ -594,6 +597,7 @@ class StageAwareRuntime:
         self._counters: dict[str, TokenCounter] = {}
         self._templates: dict[str, Any] = {}
         self._schemas: dict[type, Any] = {}
+        self._watchdog: Watchdog | None = None  # the last loop's, looked up once per loop
 
     @property
     def stages(self) -> StageConfigManager:

@@ -19,10 +19,10 @@ _INFINITY = float("inf")
 class Watchdog:
     """Calls `expire()` of each registered run at its deadline (loop time)."""
 
-    __slots__ = ("_loop", "_runs", "_handle", "_when", "__weakref__")
+    __slots__ = ("loop", "_runs", "_handle", "_when", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
-        self._loop = loop
+        self.loop = loop
         self._runs: dict[Callable[[], Any], float] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._when = _INFINITY
@@ -42,12 +42,12 @@ class Watchdog:
         if self._handle is not None:
             self._handle.cancel()
         self._when = when
-        self._handle = self._loop.call_at(when, self._fire)
+        self._handle = self.loop.call_at(when, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
         self._when = _INFINITY
-        now = self._loop.time()
+        now = self.loop.time()
         due = [expire for expire, deadline in self._runs.items() if deadline <= now]
         for expire in due:
             del self._runs[expire]
@@ -59,11 +59,21 @@ class Watchdog:
 
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = \
     weakref.WeakKeyDictionary()
+#: loops that take no weak reference (some C event loops): kept while they run
+_pinned: dict[asyncio.AbstractEventLoop, Watchdog] = {}
 
 
 def watchdog_for(loop: asyncio.AbstractEventLoop) -> Watchdog:
     """The loop's watchdog (made on first use, gone with the loop)."""
-    dog = _watchdogs.get(loop)
-    if dog is None:
-        dog = _watchdogs[loop] = Watchdog(loop)
-    return dog
+    try:
+        dog = _watchdogs.get(loop)
+        if dog is None:
+            dog = _watchdogs[loop] = Watchdog(loop)
+        return dog
+    except TypeError:  # cannot create a weak reference to this loop
+        for old in [old for old in _pinned if old.is_closed()]:
+            del _pinned[old]
+        dog = _pinned.get(loop)
+        if dog is None:
+            dog = _pinned[loop] = Watchdog(loop)
+        return dog

@@ -28,7 +28,8 @@ def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None =
         # already the right types: nothing for validation to check (scripts build many)
         return trusted(ToolCallPart, {
             "kind": "tool_call", "id": id or f"call_{next(_ids)}", "name": name,
-            "arguments": arguments or {}, "raw_arguments": None}, {"id", "name", "arguments"})
+            "arguments": dict(arguments or ()), "raw_arguments": None},
+            {"id", "name", "arguments"})
     return ToolCallPart(id=id or f"call_{next(_ids)}", name=name, arguments=arguments or {},
                         raw_arguments=raw_arguments)
 

@@ -38,3 +38,21 @@ async def test_many_runs_share_one_timer():
     assert len(timers) == 1
     await asyncio.sleep(0.05)
     assert sorted(fired) == list(range(100)) and len(dog) == 0
+
+
+async def test_loops_without_weak_references_still_get_one_watchdog(monkeypatch):
+    import stageagent.watchdog as module
+
+    class NoWeakRefs(dict):
+        def get(self, key, default=None):
+            raise TypeError(f"cannot create weak reference to {type(key).__name__!r} object")
+
+    monkeypatch.setattr(module, "_watchdogs", NoWeakRefs())
+    monkeypatch.setattr(module, "_pinned", {})
+    loop = asyncio.get_running_loop()
+    dog = module.watchdog_for(loop)
+    assert module.watchdog_for(loop) is dog and list(module._pinned) == [loop]
+    fired = []
+    dog.watch(lambda: fired.append(1), loop.time() + 0.01)
+    await asyncio.sleep(0.03)
+    assert fired == [1]

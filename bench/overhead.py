@@ -60,18 +60,25 @@ def _script(turns: int) -> list[AssistantMessage]:
     return script
 
 
+_MODELS: dict[int, FunctionModel] = {}
+
+
 def _turns_model(turns: int) -> FunctionModel:
     """A zero-cost model: answers from a script, by how many turns the request holds.
 
     What is timed is the framework's work per turn (FunctionModel's own wrapper
-    included), not the building of the model's answers.
+    included), not the building of the model's answers. Like a real client, one model
+    object serves every run (it keeps no state between requests).
     """
-    script = _script(turns)
+    model = _MODELS.get(turns)
+    if model is None:
+        script = _script(turns)
 
-    def respond(request: ModelRequest) -> Any:
-        return script[(len(request.messages) - 2) // 2]
+        def respond(request: ModelRequest) -> Any:
+            return script[(len(request.messages) - 2) // 2]
 
-    return FunctionModel(respond, name="bench")
+        model = _MODELS[turns] = FunctionModel(respond, name="bench")
+    return model
 
 
 def _stage(turns: int) -> StageConfig:
@@ -93,29 +100,34 @@ async def _one_run(rt: StageAwareRuntime, config: StageConfig, turns: int) -> in
     return count
 
 
-async def per_iteration(turns: int, repeats: int) -> tuple[float, float]:
-    """µs per iteration: (best, median) over `repeats` samples of back-to-back runs.
+async def per_iteration(turns: tuple[int, ...], repeats: int) -> dict[int, tuple[float, float]]:
+    """µs per iteration at each N: (best, median) over `repeats` samples.
 
-    Each sample times about 500 iterations. The best sample is the headline, as in
-    `timeit` and in the other figures here (best runs/s, fastest event stream): on a
-    shared machine interference only ever adds time, and this machine's speed swings
-    by 2x within minutes (a bare asyncio loop measures 0.4-1.0 µs per iteration).
-    The median is reported too. The garbage collector stays on, so its cost is in
-    both. No sample starts right after a forced `gc.collect()`: that empties CPython's
-    free lists, so the first run after it measures the allocator's cold start.
+    A sample times back-to-back runs, about 500 iterations. The samples of the three N
+    are interleaved, so a slow spell of the machine hits them alike and the growth
+    figure compares like with like. The best sample is the headline, as in `timeit`
+    and in the other figures here (best runs/s, fastest event stream): interference
+    only ever adds time, and this shared machine's speed swings by up to 2x within
+    minutes. The median is reported too. The garbage collector stays on, so its cost
+    is in both; no sample starts right after a forced `gc.collect()` (that empties
+    CPython's free lists, and the first run after it measures the allocator).
     """
     rt = _runtime()
-    config = _stage(turns)
-    batch = max(1, 500 // (turns + 1))
-    for _ in range(batch):  # warm-up: encodings, schemas, caches, free lists
-        await _one_run(rt, config, turns)
-    samples = []
+    plans = []
+    for n in turns:
+        config = _stage(n)
+        batch = max(1, 500 // (n + 1))
+        for _ in range(batch):  # warm-up: encodings, schemas, caches, free lists
+            await _one_run(rt, config, n)
+        plans.append((n, config, batch))
+    samples: dict[int, list[float]] = {n: [] for n in turns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(batch):
-            await _one_run(rt, config, turns)
-        samples.append((time.perf_counter() - start) / (batch * (turns + 1)) * 1e6)
-    return min(samples), statistics.median(samples)
+        for n, config, batch in plans:
+            start = time.perf_counter()
+            for _ in range(batch):
+                await _one_run(rt, config, n)
+            samples[n].append((time.perf_counter() - start) / (batch * (n + 1)) * 1e6)
+    return {n: (min(s), statistics.median(s)) for n, s in samples.items()}
 
 
 async def _bare_run(turns: int) -> AsyncIterator[Any]:
@@ -250,14 +262,13 @@ def import_time(repeats: int = 7, *, touch_runtime: bool = False) -> float:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    repeats = 7 if quick else 31
-    # a fresh process runs the first few thousand iterations up to 50% slower (the
-    # interpreter specialises, the allocator grows its arenas): warm up, untimed, first
-    asyncio.run(per_iteration(50, 3 if quick else 10))
-    best, median = {}, {}
-    for n in (10, 50, 200):
-        b, m = asyncio.run(per_iteration(n, repeats))
-        best[str(n)], median[str(n)] = round(b, 2), round(m, 2)
+    repeats = 7 if quick else 41
+    # a fresh process runs its first thousands of iterations slower (the interpreter
+    # specialises, the allocator grows its arenas): warm up, untimed, first
+    asyncio.run(per_iteration((50,), 3 if quick else 10))
+    figures = asyncio.run(per_iteration((10, 50, 200), repeats))
+    best = {str(n): round(b, 2) for n, (b, _) in figures.items()}
+    median = {str(n): round(m, 2) for n, (_, m) in figures.items()}
     return {
         "us_per_iteration": best,
         "us_per_iteration_median": median,

@@ -89,19 +89,26 @@ class Spend:
     Plain integer sums on the hot path; `usage` builds the `Usage` model when asked.
     """
 
-    __slots__ = ("_usages", "_tokens", "cost_usd", "_price", "_unpriced")
+    __slots__ = ("_counts", "cost_usd", "_price", "_unpriced", "_estimated")
 
     def __init__(self, price: PriceFunction | None = None):
-        self._usages: list[Usage] = []  # summed when asked: `add` stays O(1) and tiny
-        self._tokens = 0
+        # plain sums, not the Usage objects: a long run keeps nothing per call
+        self._counts = [0, 0, 0, 0, 0]
         self.cost_usd: float | None = None
         self._price = price or default_price
         self._unpriced = False
+        self._estimated = False
 
     def add(self, model: str, usage: Usage) -> float | None:
         """Record one call; returns its cost (None when the model has no known price)."""
-        self._usages.append(usage)
-        self._tokens += usage.input_tokens + usage.output_tokens
+        c = self._counts
+        c[0] += usage.input_tokens
+        c[1] += usage.output_tokens
+        c[2] += usage.cache_read_tokens
+        c[3] += usage.cache_write_tokens
+        c[4] += usage.requests
+        if usage.estimated:
+            self._estimated = True
         cost = self._price(model, usage)
         if cost is None:
             self._unpriced = True
@@ -111,15 +118,8 @@ class Spend:
 
     @property
     def usage(self) -> Usage:
-        counts = [0, 0, 0, 0, 0]
-        estimated = False
-        for u in self._usages:
-            counts[0] += u.input_tokens
-            counts[1] += u.output_tokens
-            counts[2] += u.cache_read_tokens
-            counts[3] += u.cache_write_tokens
-            counts[4] += u.requests
-            estimated = estimated or u.estimated
+        counts = self._counts
+        estimated = self._estimated
         return construct(Usage, {
             "input_tokens": counts[0], "output_tokens": counts[1],
             "cache_read_tokens": counts[2], "cache_write_tokens": counts[3],
@@ -127,11 +127,12 @@ class Spend:
 
     @property
     def total_tokens(self) -> int:
-        return self._tokens
+        return self._counts[0] + self._counts[1]
 
     def merge(self, other: "Spend") -> None:
-        self._usages.extend(other._usages)
-        self._tokens += other._tokens
+        for i, value in enumerate(other._counts):
+            self._counts[i] += value
+        self._estimated = self._estimated or other._estimated
         if other.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
         self._unpriced = self._unpriced or other._unpriced

@@ -74,6 +74,20 @@ def construct(cls: type[M], fields: dict[str, Any]) -> M:
     return trusted(cls, data, set(fields))
 
 
+_EVERY: dict[type, set[str]] = {}
+
+
+def every_field(cls: type[BaseModel]) -> set[str]:
+    """One shared set naming every field of `cls`, for `trusted` instances whose fields
+    the runtime set in full. Sharing it is safe: assigning a field adds a name that is
+    already there. It saves a set per object - and per message kept in a long history,
+    work for the garbage collector."""
+    names = _EVERY.get(cls)
+    if names is None:
+        names = _EVERY[cls] = set(cls.model_fields)
+    return names
+
+
 def trusted(cls: type[M], data: dict[str, Any], fields_set: set[str]) -> M:
     """An instance of `cls` whose `__dict__` is `data`, complete and trusted."""
     obj = _new(cls)

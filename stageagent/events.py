@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .construct import _SPECS, spec_of, trusted
+from .construct import _SPECS, every_field, spec_of, trusted
 from .messages import Usage
 
 StopReason = Literal[
@@ -207,7 +207,7 @@ class Emitter:
             for name, factory in spec.factories:
                 if name not in fields:
                     data[name] = factory()
-        return trusted(cls, data, _all_fields(cls))
+        return trusted(cls, data, every_field(cls))
 
     # --- builders for the events of every iteration (and every stage) -------------------
 
@@ -269,20 +269,10 @@ class Emitter:
             "cost_usd": cost_usd, "context_tokens": context_tokens}, _ITERATION)
 
 
-_FIELD_SETS: dict[type, set[str]] = {}
-
-
-def _all_fields(cls: type[BaseModel]) -> set[str]:
-    names = _FIELD_SETS.get(cls)
-    if names is None:
-        names = _FIELD_SETS[cls] = set(cls.model_fields)
-    return names
-
-
-_STARTED = _all_fields(StageStarted)
-_COMPLETED = _all_fields(StageCompleted)
-_THOUGHT = _all_fields(Thought)
-_DELTA = _all_fields(TextDeltaEvent)
-_CALLED = _all_fields(ToolCalled)
-_RESULT = _all_fields(ToolResultEvent)
-_ITERATION = _all_fields(IterationCompleted)
+_STARTED = every_field(StageStarted)
+_COMPLETED = every_field(StageCompleted)
+_THOUGHT = every_field(Thought)
+_DELTA = every_field(TextDeltaEvent)
+_CALLED = every_field(ToolCalled)
+_RESULT = every_field(ToolResultEvent)
+_ITERATION = every_field(IterationCompleted)

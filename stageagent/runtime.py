@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 from . import events as ev
 from .budget import History, PriceFunction, Spend
-from .construct import construct, trusted
+from .construct import construct, every_field, trusted
 from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter, StopReason
 from .exceptions import StageAgentError, StageConfigError
@@ -256,7 +256,7 @@ class StageRun:
                 # --- think --------------------------------------------------------
                 request = trusted(ModelRequest, {
                     "messages": history.window(context_budget), "tools": definitions,
-                    "settings": settings, "output_schema": None}, _REQUEST_FIELDS.copy())
+                    "settings": settings, "output_schema": None}, _REQUEST_FIELDS)
                 window_tokens = history.window_tokens
                 if self._stream:
                     response = None
@@ -284,7 +284,7 @@ class StageRun:
                     usage = trusted(Usage, {
                         "input_tokens": window_tokens, "output_tokens": out_tokens,
                         "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1,
-                        "estimated": True}, _ESTIMATE_FIELDS.copy())
+                        "estimated": True}, _USAGE_FIELDS)
                 cost = spend.add(model_name, usage)
                 text, calls = _split(response.parts)
                 if log is not QUIET:
@@ -325,7 +325,7 @@ class StageRun:
                     results = ([outcomes[0].result] if len(outcomes) == 1
                                else [o.result for o in outcomes])
                     history.append(trusted(ToolReturnMessage, {"role": "tool", "results": results},
-                                           {"results"}))
+                                           _RETURN_FIELDS))
                     failed = None
                     for outcome in outcomes:
                         r = outcome.result
@@ -518,8 +518,9 @@ class StageRun:
 
 #: Jinja's delimiters: a prompt without any of them renders to itself
 _JINJA_SYNTAX = re.compile(r"\{[{%#]")
-_ESTIMATE_FIELDS = {"input_tokens", "output_tokens", "requests", "estimated"}
-_REQUEST_FIELDS = {"messages", "tools", "settings", "output_schema"}
+_USAGE_FIELDS = every_field(Usage)
+_REQUEST_FIELDS = every_field(ModelRequest)
+_RETURN_FIELDS = every_field(ToolReturnMessage)
 
 
 def _split(parts: list[Any]) -> tuple[str, list[Any]]:

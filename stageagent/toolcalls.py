@@ -20,14 +20,14 @@ from typing import Any, Awaitable, Callable, Sequence, Union
 
 from pydantic import ValidationError
 
-from .construct import trusted
+from .construct import every_field, trusted
 from .exceptions import ToolError
 from .messages import ToolCallPart, ToolResult
 from .tokens import TokenCounter
 from .function_tools import Tool, ToolContext, format_validation_error, render_output
 
 _clock = time.perf_counter
-_RESULT_FIELDS = {"tool_call_id", "name", "content", "is_error"}
+_RESULT_FIELDS = every_field(ToolResult)
 
 #: how many consecutive bad calls to an unknown/disabled tool name are tolerated
 UNKNOWN_TOOL_RETRIES = 2
@@ -240,7 +240,7 @@ class ToolRunner:
             if truncated:
                 text = f"{cut}\n[... output truncated: showing {limit} of {total} tokens]"
         result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
-                                      "is_error": False}, _RESULT_FIELDS.copy())
+                                      "is_error": False}, _RESULT_FIELDS)
         return Outcome(result, (_clock() - start) * 1000, truncated, approval)
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
@@ -261,5 +261,5 @@ class ToolRunner:
         if count:
             self.failures[call.name] = self.failures.get(call.name, 0) + 1
         result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
-                                      "content": text, "is_error": True}, _RESULT_FIELDS.copy())
+                                      "content": text, "is_error": True}, _RESULT_FIELDS)
         return Outcome(result, (_clock() - start) * 1000, False, approval)

@@ -11,13 +11,15 @@ import inspect
 import itertools
 from typing import Any, Awaitable, Callable, Iterable, Union
 
-from ..construct import construct, trusted
+from ..construct import construct, every_field, trusted
 from ..exceptions import ScriptError
 from ..messages import AssistantMessage, TextPart, ThinkingPart, ToolCallPart, Usage
 from .base import Model, ModelRequest
 
 _ids = itertools.count(1)
 _ONE_REQUEST = Usage(requests=1)
+_CALL_FIELDS = every_field(ToolCallPart)
+_MESSAGE_FIELDS = every_field(AssistantMessage)
 
 
 def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None = None,
@@ -29,7 +31,7 @@ def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None =
         return trusted(ToolCallPart, {
             "kind": "tool_call", "id": id or f"call_{next(_ids)}", "name": name,
             "arguments": dict(arguments or ()), "raw_arguments": None},
-            {"id", "name", "arguments"})
+            _CALL_FIELDS)
     return ToolCallPart(id=id or f"call_{next(_ids)}", name=name, arguments=arguments or {},
                         raw_arguments=raw_arguments)
 
@@ -61,7 +63,7 @@ def to_message(turn: Turn, model_name: str) -> AssistantMessage:
         stop = "tool_use" if any(p.kind == "tool_call" for p in parts) else "end_turn"
     return trusted(AssistantMessage, {
         "role": "assistant", "parts": parts, "usage": _ONE_REQUEST, "stop_reason": stop,
-        "model": model_name}, {"parts", "usage", "stop_reason", "model"})
+        "model": model_name}, _MESSAGE_FIELDS)
 
 
 class ScriptedModel(Model):

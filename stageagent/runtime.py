@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import weakref
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence
@@ -132,6 +133,7 @@ class StageRun:
         self._cancel_requested = False
         self._timed_out = False
         self._watchdog: Watchdog | None = None  # the loop's timer for stage deadlines
+        self._ref: weakref.ref[StageRun] | None = None
         self._active_task: asyncio.Task[Any] | None = None
         self._current_task: Callable[[], Any] = asyncio.current_task
         self._gen = self._run()
@@ -161,10 +163,10 @@ class StageRun:
 
     def _disarm(self) -> None:
         if self._watchdog is not None:
-            self._watchdog.forget(self._expire)
+            self._watchdog.forget(self._ref)
             self._watchdog = None
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         """The stage deadline passed: stop like `cancel()`, with reason "timeout"."""
         self._timed_out = True
         self._interrupt()
@@ -202,7 +204,8 @@ class StageRun:
             if dog is None or dog.loop is not loop:
                 dog = rt._watchdog = watchdog_for(loop)
             self._watchdog = dog
-            dog.watch(self._expire, loop.time() + timeouts.stage_s)
+            self._ref = weakref.ref(self, dog.forget)  # a collected run leaves by itself
+            dog.watch(self._ref, loop.time() + timeouts.stage_s)
         settings = prepared.settings
         definitions = prepared.definitions
         context_budget = config.budget.context_tokens

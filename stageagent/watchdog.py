@@ -5,15 +5,23 @@ short run. Runs of one stage share a timeout and start in order, so their deadli
 arrive in order too: one timer, set for the earliest deadline, serves all of them. It
 is moved only when a run with an earlier deadline arrives; when it fires it expires
 the runs that are due and moves on to the next deadline.
+
+Runs are held by weak reference: a run its consumer abandoned is collected as usual,
+not kept alive until its deadline (make the reference with `forget` as its callback
+and the entry goes with the run).
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, Callable
+from typing import Protocol
 
 _INFINITY = float("inf")
+
+
+class Expires(Protocol):
+    def expire(self) -> None: ...
 
 
 class Watchdog:
@@ -23,17 +31,18 @@ class Watchdog:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self._runs: dict[Callable[[], Any], float] = {}
+        self._runs: dict[weakref.ref[Expires], float] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._when = _INFINITY
 
-    def watch(self, expire: Callable[[], Any], deadline: float) -> None:
-        self._runs[expire] = deadline
+    def watch(self, run: weakref.ref[Expires], deadline: float) -> None:
+        """Expire `run()` at `deadline` unless it is forgotten (or collected) first."""
+        self._runs[run] = deadline
         if deadline < self._when:
             self._schedule(deadline)
 
-    def forget(self, expire: Callable[[], Any]) -> None:
-        self._runs.pop(expire, None)
+    def forget(self, run: weakref.ref[Expires]) -> None:
+        self._runs.pop(run, None)
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -48,13 +57,15 @@ class Watchdog:
         self._handle = None
         self._when = _INFINITY
         now = self.loop.time()
-        due = [expire for expire, deadline in self._runs.items() if deadline <= now]
-        for expire in due:
-            del self._runs[expire]
+        due = [run for run, deadline in self._runs.items() if deadline <= now]
+        for run in due:
+            del self._runs[run]
         if self._runs:
             self._schedule(min(self._runs.values()))
-        for expire in due:
-            expire()
+        for ref in due:
+            run = ref()
+            if run is not None:
+                run.expire()
 
 
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = \

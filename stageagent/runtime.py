@@ -32,7 +32,14 @@ from .construct import construct, every_field, trusted
 from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter, StopReason
 from .exceptions import StageAgentError, StageConfigError
-from .formatting import format_instruction, jsonable, output_schema_for, parse_output, retry_instruction
+from .formatting import (
+    format_instruction,
+    jsonable,
+    output_schema_for,
+    parse_output,
+    retry_instruction,
+)
+from .function_tools import Tool, ToolContext
 from .grounding import check_grounding
 from .log import QUIET, run_logger
 from .messages import (
@@ -50,11 +57,8 @@ from .registry import Registry
 from .stage_config import StageConfig, StageConfigManager
 from .templating import PromptEnvironment
 from .tokens import TokenCounter
-from .function_tools import Tool, ToolContext
 from .toolcalls import Approver, ToolRunner
 from .watchdog import Watchdog, watchdog_for
-
-
 
 # A zero-argument `current_task` for one loop, as cheap as the Python version allows:
 # the run records its driving task before every await, for `cancel()`.

@@ -119,6 +119,11 @@ class _Stop(Exception):
 class StageRun:
     """One stage run: iterate it for events; `result` is set when it ends."""
 
+    __slots__ = ("runtime", "config", "input", "model", "emitter", "result", "_prepared",
+                 "_context", "_history", "_deps", "_state", "_stream", "_cancel_requested",
+                 "_timed_out", "_watchdog", "_ref", "_active_task", "_current_task", "_gen",
+                 "__weakref__")
+
     def __init__(self, runtime: "StageAwareRuntime", prepared: _Prepared, user_input: str, *,
                  model: Model, context: dict[str, Any], history: Sequence[Message] | None,
                  deps: Any, state: dict[str, Any], stream: bool, emitter: Emitter):

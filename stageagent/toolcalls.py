@@ -224,9 +224,10 @@ class ToolRunner:
                 value = await _finish(coro, pending, timeout)
         except ToolError as exc:
             return self._fail(call, str(exc), start, approval=approval)
-        except TimeoutError:
-            return self._fail(call, f"Tool {name!r} timed out after {timeout:g} s.", start,
-                              approval=approval)
+        except TimeoutError as exc:
+            text = (f"Tool {name!r} timed out after {timeout:g} s." if timeout is not None
+                    else f"Tool {name!r} raised TimeoutError: {exc}")
+            return self._fail(call, text, start, approval=approval)
         except Exception as exc:  # noqa: BLE001 - the model sees it and may correct
             return self._fail(call, f"Tool {name!r} raised {type(exc).__name__}: {exc}",
                               start, approval=approval)

@@ -474,3 +474,17 @@ async def test_model_config_reaches_the_request():
 def test_input_must_be_text():
     with pytest.raises(TypeError, match="input must be a str, not dict"):
         make_runtime().run_stage(stage(), {"question": "x"}, model=ScriptedModel([]))  # type: ignore[arg-type]
+
+
+async def test_a_tool_raising_timeout_error_without_a_timeout_is_an_observation():
+    @tool(timeout=None)
+    async def flaky() -> str:
+        """Its own client timed out."""
+        raise TimeoutError("upstream took too long")
+
+    model = ScriptedModel([call("flaky"), "gave up"])
+    config = stage(tools=["flaky"], timeouts=StageTimeouts(tool_s=None))
+    events = await events_of(make_runtime(flaky).run_stage(config, "x", model=model))
+    result = next(e for e in events if e.type == "tool_result")
+    assert result.is_error and "raised TimeoutError: upstream took too long" in result.content
+    assert events[-1].reason == "completed"

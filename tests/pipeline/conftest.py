@@ -19,7 +19,7 @@ from stageagent.demo_db import create_demo_database
 PG_URL = os.environ.get("STAGEAGENT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("STAGEAGENT_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRE_SERVICES = os.environ.get("STAGEAGENT_REQUIRE_SERVICES") == "1"
-SCHEMA = "stageagent_pipeline"
+SCHEMA = "stageagent_pipeline" + os.environ.get("STAGEAGENT_TEST_SCHEMA_SUFFIX", "")
 
 
 @pytest.fixture(scope="session")

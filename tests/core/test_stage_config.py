@@ -84,7 +84,7 @@ def test_loads_a_stage_with_every_field(user_dir):
          "unknown key 'model.max_tokns'"),
         (lambda t: t.replace('"openai:gpt-4o-mini"', '"gemini:pro"'), "model.id",
          "unknown model provider 'gemini'"),
-        (lambda t: t.replace('tools = ["add"]', 'tools = ["add", "add"]'), "(top level)",
+        (lambda t: t.replace('tools = ["add"]', 'tools = ["add", "add"]'), "tools",
          "tools listed twice: add"),
         (lambda t: 'evaluators = ["judge"]\n' + t, "evaluators[0]", "unknown evaluator 'judge'"),
         (lambda t: t.replace('max_iterations = 3', 'max_iterations = "three"'), "max_iterations",

@@ -13,12 +13,15 @@ keyword merging): they are most of what the runtime allocates per iteration.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from .construct import _SPECS, every_field, spec_of, trusted
+from .jsontext import dumps_escaped
 from .messages import Usage
 
 StopReason = Literal[
@@ -43,6 +46,19 @@ class BaseEvent(BaseModel):
     iteration: int = 0
     seq: int = 0
     ts: float = 0.0
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        """JSON text of the event; always succeeds, lone surrogates included.
+
+        Text with lone surrogates (which UTF-8 cannot encode) is written as ASCII JSON with
+        `\\udXXX` escapes; `parse_event` reads it back unchanged.
+        """
+        try:
+            return super().model_dump_json(**kwargs)
+        except PydanticSerializationError:
+            indent = kwargs.pop("indent", None)
+            kwargs.pop("ensure_ascii", None)
+            return dumps_escaped(self.model_dump(mode="json", **kwargs), indent=indent)
 
 
 class RunStarted(BaseEvent):
@@ -170,7 +186,15 @@ _adapter: TypeAdapter[Any] = TypeAdapter(Event)
 def parse_event(data: str | bytes | dict[str, Any]) -> BaseEvent:
     """Validate an event from JSON text or a dict (e.g. a line of events.jsonl)."""
     if isinstance(data, (str, bytes)):
-        return _adapter.validate_json(data)
+        try:
+            return _adapter.validate_json(data)
+        except ValidationError as exc:
+            if exc.errors()[0]["type"] != "json_invalid":
+                raise
+            try:  # lone-surrogate escapes, which pydantic's JSON parser refuses
+                data = json.loads(data)
+            except ValueError:
+                raise exc from None
     return _adapter.validate_python(data)
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Coroutine, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_core import PydanticUndefined, to_json
+from pydantic_core import PydanticSerializationError, PydanticUndefined
 
 from .exceptions import ToolDefinitionError
+from .jsontext import dumps
 from .models.base import ToolDefinition
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -238,8 +239,11 @@ def render_output(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    return to_json(value, fallback=str).decode()
+        try:
+            return value.model_dump_json()
+        except PydanticSerializationError:  # lone surrogates in a string field
+            return dumps(value.model_dump(mode="json"))
+    return dumps(value)
 
 
 def format_validation_error(tool_name: str, error: ValidationError) -> str:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from pydantic_core import to_json as _to_json
+
+from .jsontext import dumps
 
 
 class Usage(BaseModel):
@@ -164,5 +165,5 @@ def _part_text(part: Any) -> str:
         return part.thinking
     arguments = part.raw_arguments
     if arguments is None:
-        arguments = _to_json(part.arguments).decode()
+        arguments = dumps(part.arguments)
     return f"{part.name}\n{arguments}"

@@ -18,7 +18,7 @@ from typing import Any
 
 from stageagent.tools.sql import Database
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 from stageagent.facade import StageAwareFacade
 from stageagent.report import write_report
 from tests.pipeline.scripts import QUESTION, expected_result, happy_model

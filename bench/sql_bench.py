@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 from stageagent.tools.sql import Database, execute_query, validate_sql
 
 QUERIES = [

@@ -69,7 +69,7 @@ def cache_dir() -> Path:
 
 def demo_database_path(seed: int = 7) -> Path:
     """The cached demo SQLite file; rebuilt when the generator's source changes."""
-    from stageagent import demo_db
+    from stageagent.tools import demo_db
 
     digest = hashlib.sha256(Path(demo_db.__file__).read_bytes()).hexdigest()[:10]
     path = cache_dir() / f"demo-seed{seed}-{digest}.sqlite"
@@ -221,7 +221,7 @@ async def _report(args: argparse.Namespace) -> int:
 def _demo_db(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .demo_db import create_demo_database
+    from stageagent.tools.demo_db import create_demo_database
 
     try:
         counts = create_demo_database(args.path, seed=args.seed, schema=args.schema)

@@ -475,9 +475,11 @@ class StageRun:
         history.append(UserMessage(content=format_instruction(cls)))
         errors: list[str] = []
         for attempt in range(1, limits.format_retries + 2):
+            # the tools go along (adapters forbid calling them: tool_choice none): a history
+            # holding tool calls and results without their definitions is refused by Anthropic
             request = construct(ModelRequest, {
-                "messages": history.window(self.config.budget.context_tokens), "tools": [],
-                "settings": settings, "output_schema": schema})
+                "messages": history.window(self.config.budget.context_tokens),
+                "tools": prepared.definitions, "settings": settings, "output_schema": schema})
             self._active_task = self._current_task()
             response = await self.model.request(request)
             history.append(response)

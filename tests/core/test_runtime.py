@@ -385,8 +385,10 @@ async def test_explore_then_format_validates_retries_and_grounds():
     formatted = [e for e in events if e.type == "output_formatted"]
     assert [f.ok for f in formatted] == [False, True]
     assert formatted[0].errors
-    # the format turns had no tools and carried the schema
-    assert model.requests[2].tools == [] and model.requests[2].output_schema.name == "Answer"
+    # the format turns carried the schema, and the tool definitions the history refers to
+    # (adapters forbid calling them; a call is refused, see below)
+    assert [t.name for t in model.requests[2].tools] == ["lookup"]
+    assert model.requests[2].output_schema.name == "Answer"
     assert "not valid for the required schema" in model.requests[3].messages[-1].content
     grounding = next(e for e in events if e.type == "grounding_checked")
     assert grounding.grounded

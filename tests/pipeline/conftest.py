@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine
 from stageagent.tools.sql import Database
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 
 PG_URL = os.environ.get("STAGEAGENT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("STAGEAGENT_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

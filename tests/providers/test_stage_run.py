@@ -101,4 +101,7 @@ async def test_full_stage_run(provider, stream, make_model, wire):
         assert format_call["response_format"]["json_schema"]["name"] == "Total"
         if stream:
             assert bodies[0]["stream_options"] == {"include_usage": True}
-    assert "tools" not in format_call or format_call.get("tool_choice") in ("none", {"type": "none"})
+    # the format turn's history holds tool calls and results: their definitions go along
+    # (the real Anthropic API refuses the request without them), and calling is forbidden
+    assert [t.get("name") or t["function"]["name"] for t in format_call["tools"]] == ["add"]
+    assert format_call["tool_choice"] in ("none", {"type": "none"})

@@ -117,13 +117,34 @@ class WireServer:
         return self.open_connections
 
     def _next(self, received: Received) -> Reply:
+        refusal = refuse(received)
         with self._lock:
             self.received.append(received)
+            if refusal is not None:  # the real API refuses before anything else happens
+                return refusal
             responder = self.replies.popleft() if self.replies else None
         if responder is None:
             return Reply.json({"error": {"type": "test_error", "message": "no reply queued"}},
                               status=599)
         return responder(received) if callable(responder) else responder
+
+
+#: the Anthropic API's answer to tool blocks in the history of a request without `tools`
+TOOLS_REQUIRED = ("Requests which include `tool_use` or `tool_result` blocks must define "
+                  "tools.")
+
+
+def refuse(received: Received) -> Reply | None:
+    """The 400 the real API sends for a request it refuses whatever the script says."""
+    body = received.body
+    if received.path.endswith("/v1/messages") and isinstance(body, dict) and not body.get("tools"):
+        blocks = [block for message in body.get("messages", [])
+                  if isinstance(message.get("content"), list) for block in message["content"]]
+        if any(isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result")
+               for b in blocks):
+            return Reply.json({"type": "error", "error": {
+                "type": "invalid_request_error", "message": TOOLS_REQUIRED}}, status=400)
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from stageagent.demo_db import DEMO_TABLES, create_demo_database
+from stageagent.tools.demo_db import DEMO_TABLES, create_demo_database
 from stageagent.function_tools import ToolContext
 from stageagent.tools.deps import ReportDeps
 from stageagent.tools.sql import Database

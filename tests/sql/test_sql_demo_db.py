@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 
-from stageagent.demo_db import DEMO_TABLES, create_demo_database, generate_rows
+from stageagent.tools.demo_db import DEMO_TABLES, create_demo_database, generate_rows
 from stageagent.tools.sql import execute_query
 
 

@@ -71,10 +71,20 @@ def disable_logging() -> None:
 
 
 def enable_logging(level: str = "INFO", sink: Any = None, *, json: bool = False) -> int:
-    """Turn stageagent's logs on; returns the loguru handler id (for `logger.remove`)."""
+    """Turn stageagent's logs on; returns the loguru handler id (for `logger.remove`).
+
+    Records go to `sink` (stderr by default). loguru's own default handler (id 0, stderr,
+    every level) is removed on the way: left in place, it prints each record a second time.
+    """
     _state["enabled"] = True
     logger = get_logger()
     logger.enable("stageagent")
+    if not _state.get("default_removed"):
+        _state["default_removed"] = True
+        try:
+            logger.remove(0)
+        except ValueError:
+            pass  # the application removed it already
     return logger.add(
         sink if sink is not None else sys.stderr, level=level, serialize=json,
         format=FORMAT if not json else "{message}",

@@ -13,13 +13,12 @@ Prompt caching: `cache_control` marks the last system block and the last tool de
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import lru_cache
 from typing import Any
 
 import anthropic
-from loguru import logger
 
 from ..exceptions import ModelConnectionError
+from ..log import logging_enabled, run_logger
 from ..messages import (
     AssistantMessage,
     AssistantPart,
@@ -29,6 +28,7 @@ from ..messages import (
 )
 from .base import (
     ModelRequest,
+    ModelSettings,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -66,6 +66,11 @@ class AnthropicModel(ProviderModel):
 
     # --- request translation ---------------------------------------------------------
 
+    @staticmethod
+    def ignored_settings(settings: ModelSettings) -> list[str]:
+        """The settings this adapter cannot send (the Messages API has no such parameter)."""
+        return [k for k in ("temperature", "top_p") if getattr(settings, k) is not None]
+
     def build_params(self, request: ModelRequest) -> dict[str, Any]:
         """The keyword arguments of `messages.create` for `request` (public for tests)."""
         settings = request.settings
@@ -88,7 +93,7 @@ class AnthropicModel(ProviderModel):
                 params["tool_choice"] = {"type": "none"}
             elif settings.parallel_tool_calls is False:
                 params["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
-        ignored = [k for k in ("temperature", "top_p") if getattr(settings, k) is not None]
+        ignored = self.ignored_settings(settings)
         if ignored:
             # the Messages API of anthropic 2.x has no sampling parameters; say so once
             _warn_once(f"anthropic: ModelSettings {', '.join(ignored)} ignored (the Messages "
@@ -126,9 +131,14 @@ class AnthropicModel(ProviderModel):
 # --- translation helpers -------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+_warned: set[str] = set()
+
+
 def _warn_once(message: str) -> None:
-    logger.warning(message)
+    """Log `message` once per process - through stageagent's logger, silent until enabled."""
+    if message not in _warned and logging_enabled():
+        _warned.add(message)
+        run_logger().warning(message)
 
 
 def _assistant_blocks(message: AssistantMessage) -> list[dict[str, Any]]:

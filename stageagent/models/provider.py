@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 from typing import Any, TypeVar
 
-from loguru import logger
-
 from ..exceptions import (
     MalformedResponseError,
     MissingAPIKeyError,
@@ -24,6 +22,7 @@ from ..exceptions import (
     ModelTimeoutError,
     StreamInterruptedError,
 )
+from ..log import run_logger
 from ..messages import AssistantMessage, ToolCallPart
 from .base import Model, ModelRequest, OutputSchema, StreamComplete, StreamEvent
 from .errors import ErrorMapper
@@ -170,8 +169,8 @@ class ProviderModel(Model):
         delay = self.retry_policy.delay(attempt, error)
         if delay is None:
             raise error from (None if error is exc else exc)
-        logger.debug("{}:{} retry {} in {:.2f}s after {}", self.provider, self.name,
-                     attempt + 1, delay, error)
+        run_logger().debug("{}:{} retry {} in {:.2f}s after {}", self.provider, self.name,
+                           attempt + 1, delay, error)
         await asyncio.sleep(delay)
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:

@@ -12,6 +12,7 @@ Wire rules the API enforces: `content` is null on tool-call messages, arguments 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,7 @@ from ..messages import AssistantMessage, AssistantPart, TextPart, ThinkingPart, 
 from .base import (
     ModelRequest,
     OutputSchema,
+    StreamComplete,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -60,6 +62,7 @@ class OpenAIModel(ProviderModel):
                  max_retries: int = 3, timeout: float | None = None,
                  idle_timeout: float | None = None, client: Any = None,
                  server: str | ServerCapabilities | None = None,
+                 max_output_tokens: int | None = None,
                  supports_json_schema: bool = True, supports_parallel_tool_calls: bool = True,
                  **retry: Any) -> None:
         super().__init__(name, api_key=api_key, base_url=base_url, max_retries=max_retries,
@@ -71,6 +74,8 @@ class OpenAIModel(ProviderModel):
         if not supports_parallel_tool_calls:
             caps = caps.without(parallel_tool_calls=False)
         self.capabilities = caps
+        #: a ceiling on every answer's length (small local models ramble to the limit)
+        self.max_output_tokens = max_output_tokens
 
     @property
     def supports_json_schema(self) -> bool:
@@ -103,8 +108,11 @@ class OpenAIModel(ProviderModel):
                     params["tool_choice"] = choice
                 if settings.parallel_tool_calls is not None and caps.parallel_tool_calls:
                     params["parallel_tool_calls"] = settings.parallel_tool_calls
-        if settings.max_tokens is not None:
-            params[caps.max_tokens_field] = settings.max_tokens
+        limit = settings.max_tokens
+        if self.max_output_tokens is not None:
+            limit = min(limit or self.max_output_tokens, self.max_output_tokens)
+        if limit is not None:
+            params[caps.max_tokens_field] = limit
         if settings.temperature is not None:
             params["temperature"] = settings.temperature
         if settings.top_p is not None:
@@ -145,12 +153,26 @@ class OpenAIModel(ProviderModel):
 
     async def _request_once(self, request: ModelRequest) -> AssistantMessage:
         response = await self._create(request, stream=False)
-        return self.parsed(from_openai_completion, response, self.name)
+        return self._clean(request, self.parsed(from_openai_completion, response, self.name))
 
     async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         stream = await self._create(request, stream=True)
         async for event in self._assemble(stream, _StreamAssembler(self.name)):
+            if isinstance(event, StreamComplete):
+                event = StreamComplete(message=self._clean(request, event.message))
             yield event
+
+    def _clean(self, request: ModelRequest, message: AssistantMessage) -> AssistantMessage:
+        """Constrained JSON from a server whose grammar lets raw control characters into
+        strings, escaped so that strict JSON parsers read what the model meant."""
+        if request.output_schema is None or self.capabilities.strict_json_strings:
+            return message
+        text = message.text
+        fixed = escape_control_characters(text)
+        if fixed == text:
+            return message
+        return message.model_copy(update={"parts": [TextPart(text=fixed)] + [
+            p for p in message.parts if not isinstance(p, TextPart)]})
 
 
 # --- translation helpers -------------------------------------------------------------
@@ -207,6 +229,21 @@ def tool_choice(choice: str | None, tools: list[str],
     if not caps.named_tool_choice:
         return None
     return {"type": "function", "function": {"name": choice}}
+
+
+def escape_control_characters(text: str) -> str:
+    """`text` re-serialised when it is JSON only to a lenient parser (raw newlines or
+    tabs inside strings); anything else is returned unchanged."""
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
 
 
 def json_schema_format(schema: OutputSchema) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class ServerCapabilities:
       the system prompt and only the runtime's validation holds the model to it).
     * `schema_with_tools`: the schema still holds while tools are offered (with
       `tool_choice: "none"`); where it does not, the format turn sends no tools.
+    * `strict_json_strings`: constrained JSON never has raw control characters inside
+      strings. llama-cpp-python's grammar lets raw newlines through, which strict JSON
+      (and pydantic) refuse; where this is False the adapter escapes them.
     * `tool_choice_required`: `tool_choice="required"` works; without it a forced call
       becomes a named `tool_choice` when exactly one tool is offered.
     * `named_tool_choice`: `tool_choice={"type": "function", ...}` is enforced.
@@ -41,6 +44,7 @@ class ServerCapabilities:
     name: str
     json_mode: JsonMode = "json_schema"
     schema_with_tools: bool = True
+    strict_json_strings: bool = True
     tool_choice_required: bool = True
     named_tool_choice: bool = True
     null_content: bool = True
@@ -59,7 +63,7 @@ GENERIC = ServerCapabilities("generic")
 #: llama-cpp-python's server with `--chat_format chatml-function-calling`
 LLAMA_CPP_PYTHON = ServerCapabilities(
     "llama-cpp-python", json_mode="json_object_schema", schema_with_tools=False,
-    tool_choice_required=False,
+    strict_json_strings=False,    tool_choice_required=False,
     null_content=False, parallel_tool_calls=False, stream_usage=False)
 #: llama.cpp's own `llama-server` (and xllamacpp, which embeds it)
 LLAMA_CPP = ServerCapabilities("llama.cpp", tool_choice_required=False, named_tool_choice=False)

@@ -131,3 +131,39 @@ def test_unknown_server_kind_is_named():
 def test_capabilities_are_values():
     caps = ServerCapabilities("x")
     assert caps.without(null_content=False).null_content is False and caps.null_content
+
+
+RAW_NEWLINE = '{"id": "c1", "object": "chat.completion", "created": 1, "model": "smollm2", ' \
+    '"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", ' \
+    '"content": "{\\"total\\": 42, \\"note\\": \\"a\\nb\\"}"}}], ' \
+    '"usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}}'
+
+
+async def test_raw_control_characters_in_constrained_json_are_escaped(make_model, wire):
+    import json
+
+    wire.queue(Reply(status=200, body=RAW_NEWLINE.encode(),
+                     headers={"content-type": "application/json"}))
+    model = make_model("openai", name="smollm2", server="llama-cpp-python")
+    message = await within(model.request(with_tool_history(output_schema=SCHEMA)))
+    assert json.loads(message.text) == {"total": 42, "note": "a\nb"}
+    # without a schema the text is the model's, untouched
+    wire.queue(Reply(status=200, body=RAW_NEWLINE.encode(),
+                     headers={"content-type": "application/json"}))
+    plain = await within(model.request(with_tool_history()))
+    assert plain.text == '{"total": 42, "note": "a\nb"}'
+
+
+def test_local_models_cap_every_answer(monkeypatch):
+    monkeypatch.delenv("STAGEAGENT_LOCAL_MAX_TOKENS", raising=False)
+    model = infer_model("local:smollm2@http://127.0.0.1:9/v1")
+    request = ModelRequest(messages=[UserMessage(content="hi")],
+                           settings=ModelSettings(max_tokens=4096))
+    assert model.build_params(request)["max_tokens"] == 512
+    small = request.model_copy(update={"settings": ModelSettings(max_tokens=40)})
+    assert model.build_params(small)["max_tokens"] == 40
+    unset = request.model_copy(update={"settings": ModelSettings()})
+    assert model.build_params(unset)["max_tokens"] == 512
+    monkeypatch.setenv("STAGEAGENT_LOCAL_MAX_TOKENS", "64")
+    assert infer_model("local:smollm2@http://127.0.0.1:9/v1").build_params(
+        request)["max_tokens"] == 64

@@ -167,3 +167,18 @@ def test_local_models_cap_every_answer(monkeypatch):
     monkeypatch.setenv("STAGEAGENT_LOCAL_MAX_TOKENS", "64")
     assert infer_model("local:smollm2@http://127.0.0.1:9/v1").build_params(
         request)["max_tokens"] == 64
+
+
+@pytest.mark.parametrize("choice, parallel, sent", [
+    ("required", None, {"type": "any"}),
+    ("add", False, {"type": "tool", "name": "add", "disable_parallel_tool_use": True}),
+    ("none", None, {"type": "none"}),
+])
+async def test_anthropic_takes_the_same_tool_choice(make_model, wire, choice, parallel, sent):
+    wire.queue(Reply.json(fixture_json("anthropic/message_tool_use.json")))
+    model = make_model("anthropic")
+    request = ModelRequest(messages=[UserMessage(content="hi")], tools=[ADD],
+                           settings=ModelSettings(tool_choice=choice,
+                                                  parallel_tool_calls=parallel))
+    await within(model.request(request))
+    assert wire.received[0].body["tool_choice"] == sent

@@ -353,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--state", metavar="JSON", help="initial run state, e.g. "
                       '{"sql_result": {QueryResult as JSON}}')
     p.set_defaults(handler=_tool, is_async=True)
+
+    from .local_server import register as register_local_model
+
+    register_local_model(sub)
     return parser
 
 

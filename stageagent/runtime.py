@@ -215,7 +215,9 @@ class StageRun:
             self._watchdog = dog
             self._ref = weakref.ref(self, dog.forget)  # a collected run leaves by itself
             dog.watch(self._ref, loop.time() + timeouts.stage_s)
-        settings = prepared.settings
+        settings = first_settings = prepared.settings
+        if settings.tool_choice is not None:  # the stage's tool choice is for turn 1 only
+            settings = settings.model_copy(update={"tool_choice": None})
         definitions = prepared.definitions
         context_budget = config.budget.context_tokens
         budgeted = (config.budget.max_total_tokens is not None
@@ -268,7 +270,8 @@ class StageRun:
                 # --- think --------------------------------------------------------
                 request = trusted(ModelRequest, {
                     "messages": history.window(context_budget), "tools": definitions,
-                    "settings": settings, "output_schema": None}, _REQUEST_FIELDS)
+                    "settings": first_settings if iteration == 1 else settings,
+                    "output_schema": None}, _REQUEST_FIELDS)
                 window_tokens = history.window_tokens
                 if self._stream:
                     response = None
@@ -657,6 +660,12 @@ class StageAwareRuntime:
                 raise StageConfigError(f"unknown evaluator {name!r}", path=config.source,
                                        key=f"evaluators[{index}]")
             evaluators.append(self.evaluators.get(name))
+        choice = config.model.tool_choice
+        if choice not in (None, "auto", "required", "none") and choice not in tools:
+            raise StageConfigError(
+                f"tool_choice {choice!r} is not one of the stage's tools "
+                f"({', '.join(tools) or 'none'}) nor auto/required/none",
+                path=config.source, key="model.tool_choice")
         prepared = _Prepared(config=config, tools=tools,
                              definitions=[t.definition for t in tools.values()],
                              evaluators=evaluators, output_cls=config.output_model(),

@@ -57,6 +57,10 @@ class StageModel(_Strict):
     stop_sequences: list[str] | None = None
     thinking_budget: int | None = Field(default=None, ge=1)
     parallel_tool_calls: bool | None = None
+    #: the first turn's tool choice: "auto", "required", "none" or one of the stage's
+    #: tools (for a stage that must look something up before it can answer, and for
+    #: small local models that answer without tools otherwise); later turns are "auto"
+    tool_choice: str | None = None
 
     def settings(self, timeout: float | None = None) -> ModelSettings:
         data = self.model_dump(exclude={"id"}, exclude_none=True)

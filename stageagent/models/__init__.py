@@ -6,6 +6,9 @@
 * `openai:<model>` - OpenAI Chat Completions (`OPENAI_API_KEY`)
 * `openai:<model>@http://host:port/v1` - any OpenAI-compatible server (vLLM, llama.cpp,
   Ollama); the key is optional there (`OPENAI_API_KEY` if set, else a placeholder).
+* `local:<model>[@http://host:port/v1]` - the bundled small model behind
+  `stageagent local-model serve` (llama-cpp-python's server and its capabilities); the
+  URL defaults to `$STAGEAGENT_LOCAL_MODEL_URL`, else http://127.0.0.1:8765/v1.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-KNOWN_PROVIDERS = ("anthropic", "openai")
+KNOWN_PROVIDERS = ("anthropic", "openai", "local")
 
 
 def infer_model(model: "Model | str", **options: Any) -> Model:
@@ -77,6 +80,10 @@ def infer_model(model: "Model | str", **options: Any) -> Model:
         from .openai import OpenAIModel
 
         return OpenAIModel(name, base_url=base_url, **options)
+    if provider == "local":
+        from .local import local_model
+
+        return local_model(name, base_url, **options)
     raise UnknownModelError(
         f"unknown provider {provider!r} in model id {model!r} "
         f"(known: {', '.join(KNOWN_PROVIDERS)})")

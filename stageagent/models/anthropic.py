@@ -91,6 +91,9 @@ class AnthropicModel(ProviderModel):
             if request.output_schema is not None:
                 # history may hold tool_use blocks, which need the definitions; forbid calls
                 params["tool_choice"] = {"type": "none"}
+            elif settings.tool_choice not in (None, "auto"):
+                params["tool_choice"] = tool_choice(settings.tool_choice,
+                                                    settings.parallel_tool_calls)
             elif settings.parallel_tool_calls is False:
                 params["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
         ignored = self.ignored_settings(settings)
@@ -159,6 +162,17 @@ def _assistant_blocks(message: AssistantMessage) -> list[dict[str, Any]]:
             blocks.append({"type": "tool_use", "id": part.id, "name": part.name,
                            "input": arguments})
     return blocks
+
+
+def tool_choice(choice: str, parallel: bool | None) -> dict[str, Any]:
+    """Our `ModelSettings.tool_choice` as the Messages API's `tool_choice`."""
+    if choice == "none":
+        return {"type": "none"}
+    body: dict[str, Any] = ({"type": "any"} if choice == "required"
+                            else {"type": "tool", "name": choice})
+    if parallel is False:
+        body["disable_parallel_tool_use"] = True
+    return body
 
 
 def to_anthropic_messages(request: ModelRequest) -> list[dict[str, Any]]:

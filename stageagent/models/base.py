@@ -40,6 +40,10 @@ class ModelSettings(BaseModel):
     #: Anthropic extended thinking budget (tokens); None disables thinking.
     thinking_budget: int | None = None
     parallel_tool_calls: bool | None = None
+    #: which tool the model must call while tools are offered: "auto" (its choice, the
+    #: default), "required" (some tool), "none", or a tool's name (that tool). Adapters
+    #: map it to what their server supports (a named choice where "required" is refused).
+    tool_choice: str | None = None
     #: provider-specific extra body fields, passed through untouched
     extra: dict[str, Any] = Field(default_factory=dict)
 

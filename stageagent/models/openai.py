@@ -12,17 +12,19 @@ Wire rules the API enforces: `content` is null on tool-call messages, arguments 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
 
-from ..exceptions import ModelConnectionError
+from ..exceptions import ModelBadRequestError, ModelConnectionError
 from ..messages import AssistantMessage, AssistantPart, TextPart, ThinkingPart, Usage
 from .base import (
     ModelRequest,
     OutputSchema,
+    StreamComplete,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
@@ -35,6 +37,7 @@ from .provider import (
     tool_arguments_text,
     tool_call_part,
 )
+from .servers import ServerCapabilities, server_capabilities
 
 _FINISH_REASONS = {
     "stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use",
@@ -43,7 +46,12 @@ _FINISH_REASONS = {
 
 
 class OpenAIModel(ProviderModel):
-    """GPT models, or any OpenAI-compatible server via `base_url` (key optional there)."""
+    """GPT models, or any OpenAI-compatible server via `base_url` (key optional there).
+
+    `server` names the kind of server (`"llama-cpp-python"`, `"vllm"`, `"ollama"`, ... see
+    `stageagent.models.servers`) or passes its `ServerCapabilities`; the adapter then
+    builds only request shapes that server accepts.
+    """
 
     provider = "openai"
     api_key_env = "OPENAI_API_KEY"
@@ -53,41 +61,58 @@ class OpenAIModel(ProviderModel):
     def __init__(self, name: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 3, timeout: float | None = None,
                  idle_timeout: float | None = None, client: Any = None,
+                 server: str | ServerCapabilities | None = None,
+                 max_output_tokens: int | None = None,
                  supports_json_schema: bool = True, supports_parallel_tool_calls: bool = True,
                  **retry: Any) -> None:
         super().__init__(name, api_key=api_key, base_url=base_url, max_retries=max_retries,
                          timeout=timeout, idle_timeout=idle_timeout, client=client,
                          key_required=base_url is None, **retry)
-        self.supports_json_schema = supports_json_schema
-        self.supports_parallel_tool_calls = supports_parallel_tool_calls
+        caps = server_capabilities(server, base_url)
+        if not supports_json_schema and caps.json_mode == "json_schema":
+            caps = caps.without(json_mode="json_object")
+        if not supports_parallel_tool_calls:
+            caps = caps.without(parallel_tool_calls=False)
+        self.capabilities = caps
+        #: a ceiling on every answer's length (small local models ramble to the limit)
+        self.max_output_tokens = max_output_tokens
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return self.capabilities.json_mode == "json_schema"
+
+    @property
+    def supports_parallel_tool_calls(self) -> bool:
+        return self.capabilities.parallel_tool_calls
 
     # --- request translation ---------------------------------------------------------
 
     def build_params(self, request: ModelRequest, *, stream: bool = False) -> dict[str, Any]:
         """The keyword arguments of `chat.completions.create` (public for tests)."""
         settings = request.settings
-        schema = request.output_schema
-        messages = to_openai_messages(request)
+        caps = self.capabilities
+        messages = to_openai_messages(request, null_content=caps.null_content)
         params: dict[str, Any] = {"model": self.name, "messages": messages}
-        if schema is not None:
-            if self.supports_json_schema:
-                params["response_format"] = json_schema_format(schema)
-            else:
-                params["response_format"] = {"type": "json_object"}
-                _prepend_system(messages, json_only_instruction(schema))
-        if request.tools:
+        if request.output_schema is not None:
+            params["response_format"] = response_format(request.output_schema, caps, messages)
+        if request.tools and (request.output_schema is None or caps.schema_with_tools):
             params["tools"] = [
                 {"type": "function", "function": {"name": t.name, "description": t.description,
                                                   "parameters": t.parameters}}
                 for t in request.tools]
-            if schema is not None:
+            if request.output_schema is not None:
                 params["tool_choice"] = "none"
-            elif settings.parallel_tool_calls is not None and self.supports_parallel_tool_calls:
-                params["parallel_tool_calls"] = settings.parallel_tool_calls
-        if settings.max_tokens is not None:
-            # compatible servers know the classic name; OpenAI's newer models only the new one
-            key = "max_tokens" if self.base_url else "max_completion_tokens"
-            params[key] = settings.max_tokens
+            else:
+                choice = tool_choice(settings.tool_choice, [t.name for t in request.tools], caps)
+                if choice is not None:
+                    params["tool_choice"] = choice
+                if settings.parallel_tool_calls is not None and caps.parallel_tool_calls:
+                    params["parallel_tool_calls"] = settings.parallel_tool_calls
+        limit = settings.max_tokens
+        if self.max_output_tokens is not None:
+            limit = min(limit or self.max_output_tokens, self.max_output_tokens)
+        if limit is not None:
+            params[caps.max_tokens_field] = limit
         if settings.temperature is not None:
             params["temperature"] = settings.temperature
         if settings.top_p is not None:
@@ -96,7 +121,8 @@ class OpenAIModel(ProviderModel):
             params["stop"] = list(settings.stop_sequences)
         if stream:
             params["stream"] = True
-            params["stream_options"] = {"include_usage": True}
+            if caps.stream_usage:
+                params["stream_options"] = {"include_usage": True}
         params.update(self._call_options(request))
         return params
 
@@ -105,11 +131,12 @@ class OpenAIModel(ProviderModel):
         if not isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
             return False
         text = str(exc).lower()
-        if self.supports_json_schema and ("json_schema" in text or "response_format" in text):
-            self.supports_json_schema = False
+        caps = self.capabilities
+        if caps.json_mode == "json_schema" and ("json_schema" in text or "response_format" in text):
+            self.capabilities = caps.without(json_mode="json_object")
             return True
-        if self.supports_parallel_tool_calls and "parallel_tool_calls" in text:
-            self.supports_parallel_tool_calls = False
+        if caps.parallel_tool_calls and "parallel_tool_calls" in text:
+            self.capabilities = caps.without(parallel_tool_calls=False)
             return True
         return False
 
@@ -126,12 +153,26 @@ class OpenAIModel(ProviderModel):
 
     async def _request_once(self, request: ModelRequest) -> AssistantMessage:
         response = await self._create(request, stream=False)
-        return self.parsed(from_openai_completion, response, self.name)
+        return self._clean(request, self.parsed(from_openai_completion, response, self.name))
 
     async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         stream = await self._create(request, stream=True)
         async for event in self._assemble(stream, _StreamAssembler(self.name)):
+            if isinstance(event, StreamComplete):
+                event = StreamComplete(message=self._clean(request, event.message))
             yield event
+
+    def _clean(self, request: ModelRequest, message: AssistantMessage) -> AssistantMessage:
+        """Constrained JSON from a server whose grammar lets raw control characters into
+        strings, escaped so that strict JSON parsers read what the model meant."""
+        if request.output_schema is None or self.capabilities.strict_json_strings:
+            return message
+        text = message.text
+        fixed = escape_control_characters(text)
+        if fixed == text:
+            return message
+        return message.model_copy(update={"parts": [TextPart(text=fixed)] + [
+            p for p in message.parts if not isinstance(p, TextPart)]})
 
 
 # --- translation helpers -------------------------------------------------------------
@@ -153,6 +194,58 @@ def strict_compatible(schema: Any) -> bool:
     return all(strict_compatible(value) for value in schema.values())
 
 
+def response_format(schema: OutputSchema, caps: ServerCapabilities,
+                    messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """`response_format` for the server's JSON mode; where the server cannot hold the
+    model to the schema itself, the schema goes into the system prompt too."""
+    if caps.json_mode == "json_schema":
+        return json_schema_format(schema)
+    _prepend_system(messages, json_only_instruction(schema))
+    if caps.json_mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema.schema_}
+    return {"type": "json_object"}
+
+
+def tool_choice(choice: str | None, tools: list[str],
+                caps: ServerCapabilities) -> str | dict[str, Any] | None:
+    """Our `ModelSettings.tool_choice` as this server takes it (None: send nothing).
+
+    A server that refuses `"required"` still enforces a named choice: with one tool on
+    offer that is the same thing. With several, the choice is left to the model."""
+    if choice is None or choice == "auto":
+        return None
+    if choice == "none":
+        return "none"
+    if choice == "required":
+        if caps.tool_choice_required:
+            return "required"
+        choice = tools[0] if len(tools) == 1 else ""
+        if not choice:
+            return None
+    if choice not in tools:
+        raise ModelBadRequestError(
+            f"tool_choice {choice!r} names no tool offered in this request "
+            f"(tools: {', '.join(tools) or 'none'})")
+    if not caps.named_tool_choice:
+        return None
+    return {"type": "function", "function": {"name": choice}}
+
+
+def escape_control_characters(text: str) -> str:
+    """`text` re-serialised when it is JSON only to a lenient parser (raw newlines or
+    tabs inside strings); anything else is returned unchanged."""
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
+
+
 def json_schema_format(schema: OutputSchema) -> dict[str, Any]:
     body: dict[str, Any] = {"name": schema.name, "schema": schema.schema_,
                             "strict": strict_compatible(schema.schema_)}
@@ -170,23 +263,27 @@ def _prepend_system(messages: list[dict[str, Any]], text: str) -> None:
         messages.insert(0, {"role": "system", "content": text})
 
 
-def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
+def _assistant_message(message: AssistantMessage, null_content: bool) -> dict[str, Any]:
     calls = [{"id": p.id, "type": "function",
               "function": {"name": p.name, "arguments": tool_arguments_text(p)}}
              for p in message.tool_calls]
     text = message.text
-    result: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
+    empty = None if calls and null_content else ""
+    result: dict[str, Any] = {"role": "assistant", "content": text or empty}
     if calls:
         result["tool_calls"] = calls
     return result
 
 
-def to_openai_messages(request: ModelRequest) -> list[dict[str, Any]]:
-    """Neutral history -> Chat Completions `messages` (thinking parts are not sent)."""
+def to_openai_messages(request: ModelRequest, *, null_content: bool = True
+                       ) -> list[dict[str, Any]]:
+    """Neutral history -> Chat Completions `messages` (thinking parts are not sent).
+    `null_content=False` sends `""` for a tool-call turn without text (llama-cpp-python
+    answers 500 to the API's own `null`)."""
     messages: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "assistant":
-            messages.append(_assistant_message(message))
+            messages.append(_assistant_message(message, null_content))
         elif message.role == "tool":
             messages.extend({"role": "tool", "tool_call_id": r.tool_call_id, "content": r.content}
                             for r in message.results)

@@ -15,6 +15,7 @@ places (summation order changes the last bits), NULL equals NULL.
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -109,6 +110,7 @@ def results_match(method: Method, predicted: Sequence[Sequence[Any]],
     raise ValueError(f"unknown execution-accuracy method {method!r} (use one of {METHODS})")
 
 
+@lru_cache(maxsize=4096)
 def has_order_by(sql: str, dialect: str | None = None) -> bool:
     """True when the outermost query has an ORDER BY (test-suite's rule for ordered gold)."""
     import sqlglot

@@ -109,7 +109,8 @@ class Evaluator:
                 continue
             reason = None
             if isinstance(value, EvaluationReason):
-                value, reason = value.value, value.reason
+                reason = value.reason
+                value = value.value
             if isinstance(value, float):
                 value = round(value, 6)  # one rounding for reports, diffs and replays
             results.append(EvaluationResult(name, value, reason, source))

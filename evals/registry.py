@@ -58,6 +58,7 @@ def _fields(cls: type[Evaluator]) -> list[dataclasses.Field[Any]]:
 def build(spec: Any) -> Evaluator:
     """An evaluator instance from a spec; raises ValueError/UnknownEvaluatorError."""
     known = _builtins()
+    args: dict[str, Any]
     if isinstance(spec, str):
         name, args = spec, {}
     elif isinstance(spec, dict) and len(spec) == 1:
@@ -74,14 +75,13 @@ def build(spec: Any) -> Evaluator:
     if cls is None:
         raise UnknownEvaluatorError(f"unknown evaluator {name!r} (known: "
                                     f"{', '.join(sorted(known))})")
-    fields = {f.name: f for f in _fields(cls)}
-    unknown = sorted(set(args) - set(fields))
+    by_name = {f.name: f for f in _fields(cls)}
+    unknown = sorted(set(args) - set(by_name))
     if unknown:
         raise ValueError(f"{name} has no argument {unknown[0]!r} (arguments: "
-                         f"{', '.join(fields) or 'none'})")
+                         f"{', '.join(by_name) or 'none'})")
     try:
-        typed = {k: TypeAdapter(fields[k].type if not isinstance(fields[k].type, str)
-                                else _resolve(cls, k)).validate_python(v) for k, v in args.items()}
+        typed = {k: TypeAdapter(_resolve(cls, k)).validate_python(v) for k, v in args.items()}
     except ValidationError as exc:
         raise ValueError(f"{name}: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})") from None
     return cls(**typed)

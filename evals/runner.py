@@ -35,7 +35,7 @@ from .evaluator import EvaluationResult, EvaluatorContext
 from .outcome import CaseOutput
 from .progress import Progress
 from .registry import evaluators_for
-from .report import CaseResult, EvalReport
+from .report import CaseResult, EvalReport, Status
 from .resources import Resources
 from .tasks import CaseRunner
 
@@ -181,7 +181,7 @@ class Evaluation:
 
     async def run_case(self, case: Case, repeat: int) -> CaseResult:
         stage = self.stage_of(case)
-        meta = {"name": case.name, "stage": stage, "repeat": repeat,
+        meta: dict[str, Any] = {"name": case.name, "stage": stage, "repeat": repeat,
                 "difficulty": case.metadata.difficulty, "tags": case.metadata.tags}
         try:
             if case.expected_output.sql and stage in ("sql", "report"):
@@ -194,7 +194,7 @@ class Evaluation:
         except BrokenCaseError as exc:
             return CaseResult(**meta, status="broken", reason=str(exc))
         failed = [r for r in results if r.is_assertion and r.value is False]
-        status = "passed" if results and not failed else "failed"
+        status: Status = "passed" if results and not failed else "failed"
         reason = None
         if failed:
             reason = "; ".join(f"{r.name}: {r.reason or 'false'}" for r in failed[:4])

@@ -35,7 +35,7 @@ def _linked(sql: str, frozen: tuple[Any, ...], dialect: str) -> frozenset[str]:
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import traverse_scope
 
-    mapping = {table: dict(cols) for table, cols in frozen}
+    mapping: dict[str, object] = {table: dict(cols) for table, cols in frozen}
     tree = sqlglot.parse_one(sql, read=dialect or None)
     tree = qualify(tree, schema=mapping, dialect=dialect or None, validate_qualify_columns=False,
                    identify=False)
@@ -45,9 +45,9 @@ def _linked(sql: str, frozen: tuple[Any, ...], dialect: str) -> frozenset[str]:
             if isinstance(source, exp.Table) and source.name:
                 items.add(source.name.lower())
         for column in scope.columns:
-            source = scope.sources.get(column.table)
-            if isinstance(source, exp.Table) and column.name:
-                items.add(f"{source.name.lower()}.{column.name.lower()}")
+            origin = scope.sources.get(column.table)
+            if isinstance(origin, exp.Table) and column.name:
+                items.add(f"{origin.name.lower()}.{column.name.lower()}")
     return frozenset(items)
 
 

@@ -14,6 +14,7 @@ import random
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 SHOP_TABLES = ("Author", "Book", "Store", "Customer", "Sale", "Sale Line")
 START, END = date(2024, 1, 1), date(2025, 6, 30)
@@ -48,7 +49,7 @@ _STORES = [("Central Books", "London", "2015-03-01", None), ("Riverside", "Londo
            ("Station Kiosk", "Manchester", "2024-09-01", 1)]
 
 
-def generate(seed: int = 11) -> dict[str, list[tuple[object, ...]]]:
+def generate(seed: int = 11) -> dict[str, list[Any]]:
     rng = random.Random(seed)
     authors = [(i + 1, f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", rng.choice(_COUNTRIES),
                 None if i % 6 == 5 else rng.randint(1930, 1995)) for i in range(30)]
@@ -64,7 +65,8 @@ def generate(seed: int = 11) -> dict[str, list[tuple[object, ...]]]:
                   None if rng.random() < 0.2 else rng.randint(1, 4)) for i in range(250)]
     days = [START + timedelta(days=d) for d in range((END - START).days + 1)]
     weights = [1.8 if d.month == 12 else 1.0 for d in days]
-    sales, lines = [], []
+    sales: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
     for sid, day in enumerate(sorted(rng.choices(days, weights=weights, k=2200)), start=1):
         store = rng.choice([1, 1, 2, 3, 3, 4] + ([5, 5] if day >= date(2024, 9, 1) else []))
         sales.append((sid, store, None if rng.random() < 0.3 else rng.randint(1, 250),

@@ -76,6 +76,7 @@ class Resources:
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._open: dict[str, Database] = {}
         self._results: dict[tuple[str, str], QueryResult | BaseException] = {}
+        self._validations: dict[tuple[str, str], Any] = {}
         self.facades: dict[str, Any] = {}
 
     def judge_model(self, spec: str | None) -> Any:
@@ -131,6 +132,17 @@ class Resources:
             raise hit
         return hit
 
+    def validate(self, database: str | None, sql: str) -> Any:
+        """The cached sqlglot validation of `sql` against the database's schema."""
+        from stageagent.tools.sql import validate_sql
+
+        key = (database or "", sql)
+        hit = self._validations.get(key)
+        if hit is None:
+            db = self.database(database)
+            hit = self._validations[key] = validate_sql(sql, db.schema(), db.dialect)
+        return hit
+
     def gold(self, database: str | None, sql: str) -> QueryResult:
         """The gold query's result; a gold that does not run makes the case broken."""
         try:
@@ -139,6 +151,12 @@ class Resources:
             raise
         except (DatabaseError, UnsafeQueryError) as exc:
             raise BrokenCaseError(f"the gold SQL does not run: {exc}") from exc
+
+    def after_fork(self) -> None:
+        """In a forked worker: open fresh connections (never share the parent's)."""
+        self._open = {name: db for name, db in self._open.items()
+                      if isinstance(self._named.get(name), Database)}
+        self.facades = {}
 
     def close(self) -> None:
         for facade in self.facades.values():

@@ -11,7 +11,8 @@ recorded fails the case with a diff); otherwise the live model, behind the respo
 A case whose run ends in a retryable provider error (rate limit, overload, 5xx after the
 adapter's own retries) is retried with backoff; a case that exceeds `case_timeout` fails
 with that reason and the run goes on; a case whose gold SQL does not run is `broken` and
-its model is never called.
+its model is never called. `workers=N` shares the cases among N forked processes (the
+evaluators and the pipeline's SQL tools are CPU-bound; one event loop uses one core).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class Evaluation:
                  record: str | Path | None = None, replay: str | Path | None = None,
                  cache: str | Path | None = None, progress: bool | None = False,
                  resources: Resources | None = None, stage_names: dict[str, str] | None = None,
-                 judge_models: dict[str, Model] | None = None, name: str | None = None):
+                 judge_models: dict[str, Model] | None = None, name: str | None = None,
+                 workers: int = 1):
         if repeat < 1 or concurrency < 1:
             raise ValueError("repeat and concurrency must be at least 1")
         if record and replay:
@@ -77,6 +79,7 @@ class Evaluation:
             raise ValueError("a model (or a replay directory) is needed")
         self.dataset, self.stage, self.repeat = dataset, stage, repeat
         self.concurrency, self.case_timeout = concurrency, case_timeout
+        self.workers = max(1, int(workers))
         self.retry = retry or RetryConfig()
         self.record = Path(record) if record else None
         self.replay = Path(replay) if replay else None
@@ -95,7 +98,7 @@ class Evaluation:
             name=name or dataset.name, dataset=dataset.source or dataset.name,
             model=str(model_name or f"replay:{self.replay}"), stage=stage or "",
             planned=len(dataset.cases) * repeat,
-            settings={"repeat": repeat, "concurrency": concurrency,
+            settings={"repeat": repeat, "concurrency": concurrency, "workers": self.workers,
                       "case_timeout": case_timeout, "replay": str(self.replay or ""),
                       "record": str(self.record or "")})
         self._check_inputs()
@@ -155,22 +158,20 @@ class Evaluation:
         self.report.partial = True  # until every case has finished
         jobs = [(case, r) for case in self.dataset.cases for r in range(1, self.repeat + 1)]
         progress = Progress(len(jobs), enabled=self.show_progress)
-        limiter = asyncio.Semaphore(self.concurrency)
 
-        async def job(case: Case, repeat: int) -> None:
-            async with limiter:
-                result = await self.run_case(case, repeat)
+        def finished(result: CaseResult) -> None:
             self.report.cases.append(result)
             progress.update(result.status)
 
-        tasks = [asyncio.ensure_future(job(case, r)) for case, r in jobs]
         try:
-            await asyncio.gather(*tasks)
+            if self.workers > 1 and len(jobs) > 1:
+                from .workers import run_in_processes
+
+                await run_in_processes(self, jobs, self.workers, finished)
+            else:
+                await self.run_jobs(jobs, finished)
             self.report.partial = False
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             order = {(c.name, r): i for i, (c, r) in enumerate(jobs)}
             self.report.cases.sort(key=lambda c: order.get((c.name, c.repeat), 0))
             self.report.duration_s = round(time.monotonic() - started, 3)
@@ -178,6 +179,24 @@ class Evaluation:
             if self._owns_model and self._model is not None:
                 await self._model.aclose()
         return self.report
+
+    async def run_jobs(self, jobs: list[tuple[Case, int]],
+                       finished: Callable[[CaseResult], None]) -> None:
+        """Run (case, repeat) jobs on this loop, `concurrency` at a time."""
+        limiter = asyncio.Semaphore(self.concurrency)
+
+        async def job(case: Case, repeat: int) -> None:
+            async with limiter:
+                result = await self.run_case(case, repeat)
+            finished(result)
+
+        tasks = [asyncio.ensure_future(job(case, r)) for case, r in jobs]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run_case(self, case: Case, repeat: int) -> CaseResult:
         stage = self.stage_of(case)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from stageagent.tools.sql import DatabaseError, UnsafeQueryError, execute_query, validate_sql
+from stageagent.tools.sql import DatabaseError, UnsafeQueryError, execute_query
 
 from .evaluator import EvaluationReason, Evaluator, EvaluatorContext, EvaluatorOutput
 from .schema_linking import linked_items, precision_recall, schema_mapping
@@ -42,8 +42,7 @@ class ValidSQL(Evaluator):
     def evaluate(self, ctx: EvaluatorContext) -> EvaluatorOutput:
         if not ctx.output.sql:
             return EvaluationReason(False, "the stage produced no SQL")
-        db = ctx.resources.database(ctx.case.inputs.database)
-        checked = validate_sql(ctx.output.sql, db.schema(), db.dialect)
+        checked = ctx.resources.validate(ctx.case.inputs.database, ctx.output.sql)
         return EvaluationReason(checked.valid, None if checked.valid else checked.summary())
 
 

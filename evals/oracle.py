@@ -4,7 +4,9 @@
 the dataset's SQL and chart cases: it recognises the case by its question, runs the gold
 SQL (or, when `right(case)` is False, a plausible wrong query) through the real
 `sql_executor` tool, then answers and formats as the SQL stage asks; for a chart case it
-calls `chart_generator` with the expected type and encodings (or a wrong field). Its
+calls `chart_generator` with the expected type and encodings (or the wrong chart type);
+for a document case it asks the pipeline's `draft_generator` for a grounded draft and
+answers with it (or with its largest figure misquoted by +37%). Its
 score on a dataset is known in advance, so the harness's reported score can be checked
 exactly.
 """
@@ -58,13 +60,35 @@ def _chart_turn(request: ModelRequest, args: dict[str, Any]) -> Any:
     return call("chart_generator", args)
 
 
+def _document_turn(request: ModelRequest, right: bool) -> Any:
+    seen = _last_result(request, "draft_generator")
+    if seen is None:
+        return call("draft_generator", {"question": _question(request)})
+    draft = json.loads(seen.content)["draft"]
+    return draft if right else misquote(draft)
+
+
+def misquote(text: str) -> str:
+    """`text` with its largest figure inflated by 37% (a wrong number, same format)."""
+    from stageagent.tools.document import extract_quantities
+
+    figures = [q for q in extract_quantities(text) if q.kind != "date"]
+    if not figures:
+        return text + " Revenue grew by 137% over the period."
+    worst = max(figures, key=lambda q: abs(q.value))
+    wrong = f"{worst.value * 1.37:,.2f}"
+    return text[:worst.start] + wrong + text[worst.end:]
+
+
 def chart_arguments(case: Case, right: bool) -> dict[str, Any]:
+    """Right: the expected type and encodings (`auto`, the tool's own choice, when the case
+    names no encodings). Wrong: another chart type."""
     expected = case.expected_output
-    args: dict[str, Any] = {"chart_type": (expected.chart_types() or ["bar"])[0],
-                            **(expected.encoding or {})}
-    args["title"] = case.inputs.question.rstrip("?")[:80]
+    chart_type = (expected.chart_types() or ["auto"])[0] if expected.encoding else "auto"
+    args: dict[str, Any] = {"chart_type": chart_type, **(expected.encoding or {}),
+                            "title": case.inputs.question.rstrip("?.")[:80]}
     if not right:
-        args["chart_type"] = "arc" if args["chart_type"] != "arc" else "bar"
+        args["chart_type"] = "arc" if chart_type != "arc" else "bar"
     return args
 
 
@@ -80,6 +104,8 @@ def oracle_model(dataset: Dataset, *, right: Callable[[Case], bool] = lambda cas
         tools = {t.name for t in request.tools}
         if "chart_generator" in tools:
             return _chart_turn(request, chart_arguments(case, right(case)))
+        if "draft_generator" in tools:
+            return _document_turn(request, right(case))
         sql = case.expected_output.sql if right(case) else wrong_sql
         return _sql_turn(request, sql or wrong_sql)
 

@@ -33,6 +33,8 @@ class CaseResult(BaseModel):
     reason: str | None = None
     results: list[dict[str, Any]] = Field(default_factory=list)
     figures: RunFigures = Field(default_factory=RunFigures)
+    #: per stage, for an end-to-end case
+    stages: dict[str, RunFigures] = Field(default_factory=dict)
     difficulty: str = ""
     tags: list[str] = Field(default_factory=list)
     sql: str | None = None

@@ -224,6 +224,7 @@ class Evaluation:
         chart = output.chart_spec or {}
         return CaseResult(**meta, status=status, reason=reason,
                           results=[r.to_dict() for r in results], figures=output.figures,
+                          stages=output.stages if stage == "report" else {},
                           sql=output.sql, chart_type=(chart.get("usermeta") or {}).get(
                               "chart_type") if isinstance(chart.get("usermeta"), dict) else None)
 

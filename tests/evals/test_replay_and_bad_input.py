@@ -125,3 +125,29 @@ async def test_an_interrupted_run_keeps_its_results_and_says_partial(sql_shop, r
     assert report.partial and report.planned == 2
     assert [c.name for c in report.cases] == ["shop_branch_parents"]
     assert "PARTIAL: 1 of 2" in report.table()
+
+
+async def test_retryable_provider_errors_retry_the_case_with_backoff(sql_shop, resources):
+    from stageagent.exceptions import ModelOverloadedError, ModelAuthError
+    from stageagent.evals.runner import RetryConfig
+
+    ds = sql_shop.select(["shop_anonymous_sales", "shop_branch_parents"])
+    oracle = oracle_model(ds)
+    flaky, broken = ds.cases[0].inputs.question, ds.cases[1].inputs.question
+    failures = {flaky: 2}
+
+    async def answer(request):
+        asked = {getattr(m, "content", None) for m in request.messages}
+        if flaky in asked and failures[flaky]:
+            failures[flaky] -= 1
+            raise ModelOverloadedError("overloaded", provider="test", status=529)
+        if broken in asked:
+            raise ModelAuthError("bad key", provider="test", status=401)
+        return await oracle.request(request)
+
+    report = await evaluate(ds, model=FunctionModel(answer), resources=resources,
+                            retry=RetryConfig(attempts=3, base_delay=0.01))
+    by_name = {c.name: c for c in report.cases}
+    assert failures[flaky] == 0 and by_name[ds.cases[0].name].status == "passed"
+    assert by_name[ds.cases[1].name].status == "failed"  # not retryable: one attempt
+    assert "error" in by_name[ds.cases[1].name].reason

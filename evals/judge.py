@@ -41,7 +41,7 @@ class LLMJudge(Evaluator):
             raise ValueError(f"threshold must be within [0, 1], not {self.threshold}")
 
     async def evaluate(self, ctx: EvaluatorContext) -> EvaluatorOutput:  # type: ignore[override]
-        model = ctx.resources.judge_model(self.model)
+        model = ctx.resources.judge_model(self.model, ctx)
         request = ModelRequest(messages=[SystemMessage(content=SYSTEM),
                                          UserMessage(content=self.prompt(ctx))],
                                settings=ModelSettings(temperature=0.0, max_tokens=400))

@@ -79,7 +79,7 @@ class Resources:
         self._validations: dict[tuple[str, str], Any] = {}
         self.facades: dict[str, Any] = {}
 
-    def judge_model(self, spec: str | None) -> Any:
+    def judge_model(self, spec: str | None, ctx: Any = None) -> Any:
         """The model an `LLMJudge` uses; an `Evaluation` replaces this with its own."""
         from stageagent.models import infer_model
 

@@ -90,7 +90,8 @@ class Evaluation:
         base = Path(dataset.source).parent if dataset.source else None
         self.resources = resources or Resources(base_dir=base)
         self.resources.judge_model = self.judge_model  # type: ignore[method-assign]
-        self._judges = dict(judge_models or {})
+        self._judges: dict[str, Model] = dict(judge_models or {})
+        self._judge_tapes: set[str] = set()
         self.runner = CaseRunner(self.resources, stage_names=stage_names)
         self.show_progress = progress
         model_name = model if isinstance(model, str) else getattr(model, "name", "")
@@ -141,15 +142,27 @@ class Evaluation:
             model = RecordingModel(model, self.record / name)
         return model
 
-    def judge_model(self, spec: str | None) -> Model:
-        """The judge's model: a registered test model, the run's model, or an id."""
+    def judge_model(self, spec: str | None, ctx: EvaluatorContext | None = None) -> Model:
+        """The judge's model for a case, behind the same replay / cache / record wrappers
+        as the case's own model (cassettes under `<dir>/judge/`): a replayed eval scores
+        the judge's recorded verdicts offline."""
+        from stageagent.models import RecordingModel, ReplayModel
+
+        name = cassette_name(ctx.case, ctx.attributes.get("repeat", 1), self.repeat) \
+            if ctx is not None else "judge.jsonl"
+        if self.replay is not None:
+            return ReplayModel(self.replay / "judge" / name)
         key = spec or ""
-        if key in self._judges:
-            return self._judges[key]
-        if spec is None:
-            return self.base_model()
-        self._judges[key] = infer_model(spec)
-        return self._judges[key]
+        if key not in self._judges:
+            self._judges[key] = self.base_model() if spec is None else infer_model(spec)
+        model = self._judges[key]
+        if self.cache is not None:
+            model = CachedModel(model, self.cache, salt=f"judge{name}")
+        if self.record is not None:  # a fresh cassette per case per run, then appended to
+            model = RecordingModel(model, self.record / "judge" / name,
+                                   append=name in self._judge_tapes)
+            self._judge_tapes.add(name)
+        return model
 
     # --- running -------------------------------------------------------------------
     async def run(self) -> EvalReport:
@@ -209,7 +222,7 @@ class Evaluation:
             if output is None:
                 return CaseResult(**meta, status="failed",
                                   reason=f"timed out after {self.case_timeout:g}s")
-            results = await self.evaluate(stage, case, output)
+            results = await self.evaluate(stage, case, output, repeat)
         except BrokenCaseError as exc:
             return CaseResult(**meta, status="broken", reason=str(exc))
         failed = [r for r in results if r.is_assertion and r.value is False]
@@ -250,8 +263,10 @@ class Evaluation:
                 continue
             return output
 
-    async def evaluate(self, stage: str, case: Case, output: CaseOutput) -> list[EvaluationResult]:
-        ctx = EvaluatorContext(case=case, output=output, resources=self.resources)
+    async def evaluate(self, stage: str, case: Case, output: CaseOutput,
+                       repeat: int = 1) -> list[EvaluationResult]:
+        ctx = EvaluatorContext(case=case, output=output, resources=self.resources,
+                               attributes={"repeat": repeat})
         results: list[EvaluationResult] = []
         for evaluator in evaluators_for(stage, self.dataset.evaluators, case.evaluators):
             try:

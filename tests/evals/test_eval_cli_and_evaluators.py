@@ -89,8 +89,23 @@ async def test_llm_judge_scores_with_any_model(resources):
     judge = LLMJudge(rubric="Does the text name the top category?", model="test:judge",
                      threshold=0.6)
     model = FunctionModel(lambda request: '{"score": 0.75, "reason": "names it"}')
-    resources.judge_model = lambda spec: model  # type: ignore[method-assign]
+    resources.judge_model = lambda spec, ctx=None: model  # type: ignore[method-assign]
     ctx = _ctx(Expected(), CaseOutput(stage="document", document="Services led."), resources)
     result = await judge.evaluate(ctx)
     assert result["judge_pass"] is True and result["judge_score"].value == 0.75
     assert parse_verdict("no json here")[0] is None
+
+
+async def test_llm_judge_verdicts_are_recorded_and_replayed(sql_shop, resources, tmp_path):
+    ds = sql_shop.select(["shop_anonymous_sales"]).model_copy(update={"evaluators": [
+        "ExecutesSQL", {"LLMJudge": {"rubric": "Is the SQL minimal?", "model": "test:judge",
+                                     "threshold": 0.5}}]})
+    judge = FunctionModel(lambda request: '{"score": 0.4, "reason": "extra join"}')
+    recorded = await evaluate(ds, model=oracle_model(ds), resources=resources, record=tmp_path,
+                              judge_models={"test:judge": judge})
+    assert judge.calls == 1 and (tmp_path / "judge").is_dir()
+    replayed = await evaluate(ds, replay=tmp_path, resources=resources)
+    for report in (recorded, replayed):
+        values = report.cases[0].values()
+        assert values["judge_score"] == 0.4 and values["judge_pass"] is False
+        assert report.cases[0].status == "failed"

@@ -1,7 +1,8 @@
 """`stageagent eval`: run a dataset against a model, or compare two reports.
 
     stageagent eval --dataset FILE|NAME [--stage sql|chart|document|report] [--model ID]
-                    [--repeat N] [--concurrency N] [--case-timeout S] [--case NAME]...
+                    [--repeat N] [--concurrency N] [--workers N] [--case-timeout S]
+                    [--case NAME]...
                     [--tag TAG]... [--record DIR | --replay DIR] [--no-cache]
                     [--json FILE] [--markdown FILE] [--fail-under [METRIC=]VALUE]...
     stageagent eval diff A.json B.json [--json]
@@ -34,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["sql", "chart", "document", "report"])
     p.add_argument("--model", metavar="ID", help=f"model id (default: ${MODEL_ENV})")
     p.add_argument("--repeat", type=int, default=1, metavar="N")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help="cases in flight per process (default: 8)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes to share the cases (CPU-bound replays: one per core)")
     p.add_argument("--case-timeout", type=float, metavar="S")
     p.add_argument("--retries", type=int, default=3, metavar="N",
                    help="attempts per case on retryable provider errors")
@@ -133,7 +137,7 @@ def _evaluation(args: argparse.Namespace) -> Any:
                       concurrency=args.concurrency, case_timeout=args.case_timeout,
                       retry=RetryConfig(attempts=max(1, args.retries)), record=args.record,
                       replay=args.replay, cache=cache, progress=args.progress,
-                      stage_names=names)
+                      stage_names=names, workers=args.workers)
 
 
 def _write(report: Any, args: argparse.Namespace) -> None:

@@ -77,6 +77,8 @@ class Evaluation:
             raise ValueError("record and replay exclude each other")
         if model is None and replay is None:
             raise ValueError("a model (or a replay directory) is needed")
+        if replay is not None and not Path(replay).is_dir():
+            raise ValueError(f"replay directory {str(replay)!r} does not exist")
         self.dataset, self.stage, self.repeat = dataset, stage, repeat
         self.concurrency, self.case_timeout = concurrency, case_timeout
         self.workers = max(1, int(workers))

@@ -44,6 +44,11 @@ async def test_cli_replays_fails_under_and_diffs(sql_shop, resources, tmp_path, 
     assert diff.returncode == 0 and "0 improved, 0 regressed" in diff.stdout
     bad = _cli("--dataset", str(tmp_path / "missing.yaml"), "--replay", str(tapes))
     assert bad.returncode == 2 and "missing.yaml" in bad.stderr
+    bad = _cli(*args[:-1], str(tmp_path / "nowhere"))
+    assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
+    bad = _cli("--dataset", "sql_shop", "--stage", "chart", "--replay", str(tapes))
+    assert bad.returncode == 2 and "shop_books_per_genre" in bad.stderr
+    assert "inputs.context.result" in bad.stderr
 
 
 def test_report_shows_as_an_html_table_in_notebooks():

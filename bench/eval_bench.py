@@ -50,12 +50,15 @@ def run(quick: bool = False, cases: int = 1000) -> dict[str, float]:
         resources = Resources(cache_dir=Path(tmp) / "db")
         try:
             model = oracle_model(dataset, right=lambda c: sum(map(ord, c.name)) % 3 != 0)
-            record_s, _, _ = asyncio.run(_run(dataset, resources, repeat, model=model,
-                                              record=tapes))
+            record_s, _, recorded = asyncio.run(_run(dataset, resources, repeat, model=model,
+                                                     record=tapes))
             replay_s, replay_cpu, report = asyncio.run(_run(dataset, resources, repeat,
                                                             replay=tapes))
         finally:
             resources.close()
+    scores = [[(c.key, c.scored()) for c in r.cases] for r in (recorded, report)]  # type: ignore[attr-defined]
+    if scores[0] != scores[1]:
+        raise RuntimeError("the replay did not reproduce the recorded scores")
     n = len(report.cases)  # type: ignore[attr-defined]
     return {"cases": n, "cases_per_s": round(n / replay_s, 1),
             "record_cases_per_s": round(n / record_s, 1),

@@ -161,7 +161,8 @@ def load_dataset(path: str | Path) -> Dataset:
     try:
         data = yaml.safe_load(text) if path.suffix != ".json" else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
-        raise DatasetError(f"not valid YAML/JSON: {exc}", path=path) from exc
+        raise DatasetError(f"not valid YAML/JSON: {' '.join(str(exc).split())}",
+                           path=path) from exc
     return dataset_from_data(data, path=path)
 
 
@@ -189,8 +190,12 @@ def dataset_from_data(data: Any, *, path: str | Path | None = None) -> Dataset:
 
 
 def _located(exc: ValidationError, data: dict[str, Any], path: str | Path | None) -> DatasetError:
-    """The first validation error as file + case + key."""
-    error = exc.errors()[0]
+    """The first validation error as file + case + key (of a union's failed branches, the
+    one that got furthest: `{text: x, value: 3}` is a bad Fact, not a bad string)."""
+    errors = exc.errors()
+    first = errors[0]["loc"][:2]
+    error = max((e for e in errors if e["loc"][:2] == first),
+                key=lambda e: (len(e["loc"]), e["loc"][-1] not in ("str", "int", "float")))
     loc = [str(p) for p in error["loc"]]
     case: str | None = None
     if len(loc) >= 2 and loc[0] == "cases" and loc[1].isdigit():

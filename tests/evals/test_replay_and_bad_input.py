@@ -54,6 +54,11 @@ def test_malformed_dataset_names_file_case_and_key(tmp_path):
         load_dataset(path)
     assert info.value.case == "c1" and info.value.key == "metadata.difficulty"
     assert str(path) in str(info.value)
+    path.write_text("cases: [{name: c2, inputs: {question: q}, metadata: {stage: document},\n"
+                    "  expected_output: {facts: [{text: x, value: 3}]}}]")
+    with pytest.raises(DatasetError, match="exactly one of") as info:
+        load_dataset(path)
+    assert info.value.case == "c2" and info.value.key == "expected_output.facts.0"
     path.write_text("cases: [: broken")
     with pytest.raises(DatasetError, match="not valid YAML"):
         load_dataset(path)

@@ -114,3 +114,19 @@ async def test_llm_judge_verdicts_are_recorded_and_replayed(sql_shop, resources,
         values = report.cases[0].values()
         assert values["judge_score"] == 0.4 and values["judge_pass"] is False
         assert report.cases[0].status == "failed"
+
+
+def test_execution_time_ratio_rewards_only_correct_queries(sql_shop, resources):
+    from stageagent.evals.sql_evaluators import ExecutionTimeRatio, r_ves_reward
+
+    case = sql_shop.select(["shop_anonymous_sales"]).cases[0]
+    right = EvaluatorContext(case=case, resources=resources, output=CaseOutput(
+        stage="sql", sql=case.expected_output.sql))
+    wrong = EvaluatorContext(case=case, resources=resources, output=CaseOutput(
+        stage="sql", sql='SELECT COUNT(*) FROM "Sale"'))
+    good = ExecutionTimeRatio(runs=2).evaluate(right)
+    assert good["time_ratio"] > 0 and good["ves"] == good["time_ratio"] ** 0.5
+    assert good["r_ves"] == r_ves_reward(good["time_ratio"])
+    bad = ExecutionTimeRatio(runs=1).evaluate(wrong)
+    assert bad["ves"] == 0.0 and bad["r_ves"] == 0.0
+    assert [r_ves_reward(x) for x in (3, 1.5, 0.6, 0.3, 0.1)] == [1.25, 1.0, 0.75, 0.5, 0.25]

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from stageagent.exceptions import ModelError, StageAgentError
+from stageagent.exceptions import ModelError
 from stageagent.models import Model, infer_model
 
 from .cache import CachedModel
@@ -227,6 +227,9 @@ class Evaluation:
             results = await self.evaluate(stage, case, output, repeat)
         except BrokenCaseError as exc:
             return CaseResult(**meta, status="broken", reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one case's crash must not end the run
+            return CaseResult(**meta, status="failed",
+                              reason=f"the case crashed: {type(exc).__name__}: {exc}")
         failed = [r for r in results if r.is_assertion and r.value is False]
         status: Status = "passed" if results and not failed else "failed"
         reason = None
@@ -275,7 +278,7 @@ class Evaluation:
                 value = await evaluator.evaluate_async(ctx)
             except BrokenCaseError:
                 raise
-            except (StageAgentError, ValueError, KeyError, TypeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - reported on the case, the run goes on
                 results.append(EvaluationResult(evaluator.name(), False,
                                                 f"evaluator error: {type(exc).__name__}: {exc}",
                                                 evaluator.name()))

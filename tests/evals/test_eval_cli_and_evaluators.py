@@ -130,3 +130,34 @@ def test_execution_time_ratio_rewards_only_correct_queries(sql_shop, resources):
     bad = ExecutionTimeRatio(runs=1).evaluate(wrong)
     assert bad["ves"] == 0.0 and bad["r_ves"] == 0.0
     assert [r_ves_reward(x) for x in (3, 1.5, 0.6, 0.3, 0.1)] == [1.25, 1.0, 0.75, 0.5, 0.25]
+
+
+def test_diff_names_improved_regressed_added_and_removed():
+    from stageagent.evals.diff import diff_reports
+    from stageagent.evals.report import CaseResult, EvalReport
+
+    def case(name, status, score):
+        return CaseResult(name=name, stage="sql", status=status,
+                          results=[{"name": "schema_recall", "value": score}])
+
+    a = EvalReport(cases=[case("up", "failed", 0.5), case("down", "passed", 1.0),
+                          case("same", "passed", 1.0), case("gone", "passed", 1.0)])
+    b = EvalReport(cases=[case("up", "passed", 1.0), case("down", "failed", 0.25),
+                          case("same", "passed", 1.0), case("new", "failed", 0.0)])
+    diff = diff_reports(a, b)
+    kinds = {c.case: c.change for c in diff.changes}
+    assert kinds == {"sql/up": "improved", "sql/down": "regressed", "sql/gone": "removed",
+                     "sql/new": "added"}
+    assert next(c for c in diff.changes if c.case == "sql/down").deltas == {"schema_recall": -0.75}
+    assert "1 improved, 1 regressed" in diff.text()
+
+
+async def test_repeat_samples_each_case_again_even_with_the_cache(sql_shop, resources, tmp_path):
+    ds = sql_shop.select(["shop_anonymous_sales"])
+    model = oracle_model(ds)
+    report = await evaluate(ds, model=model, resources=resources, repeat=3, cache=tmp_path)
+    assert [c.key for c in report.cases] == ["shop_anonymous_sales",
+                                             "shop_anonymous_sales [2]",
+                                             "shop_anonymous_sales [3]"]
+    assert model.calls == 3 * 3  # three turns per sample, none served across repeats
+    assert report.pass_rate == 1.0

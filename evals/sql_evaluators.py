@@ -84,6 +84,8 @@ class ExecutionAccuracy(Evaluator):
         reason = None if ok else (f"{result.row_count} row(s) x {len(result.columns)} column(s) "
                                   f"vs gold {gold.row_count} x {len(gold.columns)}"
                                   + (" (gold is ordered)" if ordered else ""))
+        if result.truncated or gold.truncated:  # compared on the first EVAL_ROW_LIMIT rows
+            reason = (reason + "; " if reason else "") + "compared on truncated results"
         return {name: EvaluationReason(ok, reason)}
 
 

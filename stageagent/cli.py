@@ -5,6 +5,8 @@
     stageagent demo-db PATH [--seed N]
     stageagent stages [--stages-dir DIR]
     stageagent tool NAME [--db URL] [--args JSON] [--sql SELECT | --state JSON]
+    stageagent eval --dataset FILE --stage sql|chart|document|report --model ID ...
+    stageagent eval diff A.json B.json   (see stageagent.evals.cli)
 
 `report` streams progress to stderr and writes the report files (see `stageagent.report`).
 Without `--db` it uses the demo SQLite database, created once under the user cache dir
@@ -357,11 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
     from .local_server import register as register_local_model
 
     register_local_model(sub)
+    # parsed by stageagent.evals.cli (main() hands it the rest of the command line)
+    sub.add_parser("eval", help="score a stage on an eval dataset (stageagent eval -h)",
+                   add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `stageagent` console script and `python -m stageagent`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        from stageagent.evals.cli import main as eval_main
+
+        return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
     if getattr(args, "verbose", False):
         from stageagent import enable_logging

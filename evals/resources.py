@@ -25,10 +25,8 @@ EVAL_ROW_LIMIT = 20000
 
 
 def _create_demo(path: Path) -> None:
-    try:
-        from stageagent.tools.demo_db import create_demo_database  # type: ignore[import-not-found]
-    except ImportError:
-        from stageagent.demo_db import create_demo_database
+    from stageagent.tools.demo_db import create_demo_database
+
     create_demo_database(path)
 
 

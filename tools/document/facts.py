@@ -18,7 +18,8 @@ from ..chart.spec import humanize
 from ..results import QueryResult
 
 _PERCENT_NAME = re.compile(r"(pct|percent|share|rate|ratio|margin)", re.I)
-_MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})")
+_MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+_QUARTER_KEY = re.compile(r"^(?:(?P<y>\d{4})[- ]?Q(?P<q>[1-4])|Q(?P<q2>[1-4])[- ]?(?P<y2>\d{4}))$", re.I)
 
 
 @dataclass(frozen=True)
@@ -37,30 +38,51 @@ class DataModel:
     measures: list[str]
     label_column: str | None
     time_column: str | None
-    #: measure -> {label or period key: value}
+    #: measure -> {label or period key: value} (summed over the other dimensions)
     values: dict[str, dict[str, float]] = field(default_factory=dict)
     #: lower-cased label -> label as in the data
     labels: dict[str, str] = field(default_factory=dict)
     periods: set[str] = field(default_factory=set)
     facts: list[Fact] = field(default_factory=list)
+    #: per row: the keys it is about (period key and labels of every dimension) and its measures
+    cells: list[tuple[frozenset[str], dict[str, float]]] = field(default_factory=list)
+    #: label or period key -> the dimension (column) it belongs to
+    dimension_of: dict[str, str] = field(default_factory=dict)
 
 
-def period_key(value: Any) -> str | None:
-    """The period a cell names: "2024-03" for a month or day, "2024" for a year."""
+def period_key(value: Any, days: bool = False) -> str | None:
+    """The period a cell names: "2024-03" for a month (or a day, unless `days`), "2024" for a year."""
     if isinstance(value, int) and 1000 <= value <= 3000:
         return str(value)
     if isinstance(value, str):
         m = _MONTH_KEY.match(value.strip())
         if m:
+            if days and m.group(3):
+                return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
             return f"{m.group(1)}-{m.group(2)}"
         if re.fullmatch(r"\d{4}", value.strip()):
             return value.strip()
+        q = _QUARTER_KEY.match(value.strip())
+        if q:
+            return f"{q.group('y') or q.group('y2')}-Q{q.group('q') or q.group('q2')}"
     return None
 
 
 def _quarter(month_key: str) -> str:
-    year, month = month_key.split("-")
+    year, month = month_key.split("-")[:2]
     return f"{year}-Q{(int(month) - 1) // 3 + 1}"
+
+
+def coarser_periods(key: str) -> set[str]:
+    """The month, quarter and year a period key lies in (itself excluded)."""
+    out = set()
+    if len(key) == 10:
+        out.add(key[:7])
+    if len(key) in (7, 10) and "Q" not in key:
+        out.add(_quarter(key))
+    if len(key) > 4:
+        out.add(key[:4])
+    return out
 
 
 def measure_name(measure: str) -> str:
@@ -71,12 +93,39 @@ def _growth(a: float, b: float) -> float | None:
     return (b - a) / abs(a) * 100 if a else None
 
 
+def _daily(values: list[Any]) -> bool:
+    """True when rows are days: two rows share a month but not a day."""
+    seen: dict[str, set[str]] = {}
+    for v in values:
+        m = _MONTH_KEY.match(str(v).strip()) if isinstance(v, str) else None
+        if m and m.group(3):
+            seen.setdefault(m.group(1) + m.group(2), set()).add(m.group(3))
+    return any(len(days) > 1 for days in seen.values())
+
+
+def _row_keys(result: QueryResult, when: str | None, dims: list[str]) -> list[frozenset[str]]:
+    days = bool(when) and _daily(column_values(result, when))  # type: ignore[arg-type]
+    columns = [(d, column_values(result, d)) for d in dims]
+    keys = []
+    for i in range(len(result.rows)):
+        row: set[str] = set()
+        for d, vals in columns:
+            v = vals[i]
+            key = period_key(v, days) if d == when else ("(missing)" if v is None else str(v))
+            if key:
+                row.add(key)
+        keys.append(frozenset(row))
+    return keys
+
+
 def build_model(result: QueryResult) -> DataModel:
     """Read `result` once: which columns are measures and labels, and the global facts."""
     analysis = analyze(result)
     measures = analysis["quantitative"]
     when = analysis.get("time_column")
-    label = when or next(iter(analysis["nominal"] + analysis["ordinal"]), None)
+    others = [c for c in analysis["nominal"] + analysis["ordinal"] if c != when]
+    label = when or next(iter(others), None)
+    dims = ([when] if when else []) + others[:2]
     model = DataModel(result, measures, label, when)
     facts = model.facts
     n = len(result.rows)
@@ -87,37 +136,78 @@ def build_model(result: QueryResult) -> DataModel:
         for v in column_values(result, col):
             if v is not None:
                 model.labels[str(v).lower()] = str(v)
-    labels = column_values(result, label) if label else [None] * n
-    if not when and None in labels:
+    row_keys = _row_keys(result, when, dims)
+    if not when and label and None in column_values(result, label):
         model.labels["(missing)"] = "(missing)"
-    keys = [period_key(v) if when else ("(missing)" if v is None else str(v)) for v in labels]
+    primary = [_primary(model, k, when, others) for k in row_keys]
     if when:
-        model.periods = {k for k in keys if k}
-        model.periods |= {k[:4] for k in model.periods} | {_quarter(k) for k in model.periods if len(k) == 7}
+        model.periods = {k for k in primary if k}
+        for k in list(model.periods):
+            model.periods |= coarser_periods(k)
+    for d in dims:
+        for v, keys in zip(column_values(result, d), row_keys):
+            for k in keys:
+                if d != when and k in (str(v), "(missing)"):
+                    model.dimension_of.setdefault(k, d)
+    model.cells = [(k, {}) for k in row_keys]
     for m in measures:
-        name = measure_name(m)
-        cells = [(k, v) for k, v in zip(keys, column_values(result, m)) if is_number(v)]
-        model.values[m] = {k: v for k, v in cells if k is not None}
-        if _PERCENT_NAME.search(m):
-            scale = 100.0 if all(abs(v) <= 1 for _, v in cells) else 1.0
-            facts.extend(Fact(v * scale, f"the {name} of {k}", True, frozenset({k or ""}))
-                         for k, v in cells)
-        facts.extend(Fact(v, f"the {name} of {k}", False, frozenset({k} if k else ()))
-                     for k, v in cells)
-        if not cells:
-            continue
-        nums = [v for _, v in cells]
-        total = sum(nums)
-        facts += [Fact(total, f"the total {name}"), Fact(total / len(nums), f"the average {name}"),
-                  Fact(max(nums) - min(nums), f"the range of {name} (max - min)")]
-        if when:
-            facts += _time_facts(name, cells)
-        elif total > 0 and all(v >= 0 for v in nums):
-            facts += _share_facts(name, cells, total)
+        _measure_facts(model, m, row_keys, primary, bool(when))
     return model
 
 
-def _share_facts(name: str, cells: list[tuple[str | None, float]], total: float) -> list[Fact]:
+def _primary(model: DataModel, keys: frozenset[str], when: str | None,
+             others: list[str]) -> str | None:
+    """The key of a row's main dimension (the period, else the first label column)."""
+    for k in keys:
+        if when and period_key(k, True) == k:
+            return k
+    if not when:
+        for k in keys:
+            return k
+    return None
+
+
+def _measure_facts(model: DataModel, m: str, row_keys: list[frozenset[str]],
+                   primary: list[str | None], timed: bool) -> None:
+    facts = model.facts
+    name = measure_name(m)
+    column = column_values(model.result, m)
+    for (keys, row), v in zip(model.cells, column):
+        if is_number(v):
+            row[m] = v
+    cells = [(k, v) for k, v in zip(primary, column) if is_number(v)]
+    labelled = [(keys, v) for keys, v in zip(row_keys, column) if is_number(v)]
+    model.values[m] = {}
+    for k, v in cells:
+        if k is not None:
+            model.values[m][k] = model.values[m].get(k, 0.0) + v
+    multi = len(cells) != len(model.values[m])
+    if _PERCENT_NAME.search(m):
+        scale = 100.0 if all(abs(v) <= 1 for _, v in cells) else 1.0
+        facts.extend(Fact(v * scale, f"the {name} of {_about(keys)}", True, keys)
+                     for keys, v in labelled)
+    facts.extend(Fact(v, f"the {name} of {_about(keys)}", False, keys) for keys, v in labelled)
+    if not cells:
+        return
+    if multi:  # several rows per key: each key's total is a fact too
+        facts.extend(Fact(v, f"the total {name} of {k}", False, frozenset({k}))
+                     for k, v in model.values[m].items())
+    nums = [v for _, v in cells]
+    total = sum(nums)
+    facts += [Fact(total, f"the total {name}"), Fact(total / len(nums), f"the average {name}"),
+              Fact(max(nums) - min(nums), f"the range of {name} (max - min)")]
+    series = list(model.values[m].items())
+    if timed:
+        facts += _time_facts(name, series)
+    elif total > 0 and all(v >= 0 for v in nums):
+        facts += _share_facts(name, series, total)
+
+
+def _about(keys: frozenset[str]) -> str:
+    return " / ".join(sorted(keys)) or "a row"
+
+
+def _share_facts(name: str, cells: list[tuple[str, float]], total: float) -> list[Fact]:
     facts = []
     ranked = sorted(cells, key=lambda kv: kv[1], reverse=True)
     for k, v in cells:
@@ -135,7 +225,7 @@ def _share_facts(name: str, cells: list[tuple[str | None, float]], total: float)
     return facts
 
 
-def _time_facts(name: str, cells: list[tuple[str | None, float]]) -> list[Fact]:
+def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
     series = sorted(((k, v) for k, v in cells if k), key=lambda kv: order_key(kv[0]))
     facts: list[Fact] = []
     if len(series) >= 2:
@@ -145,29 +235,45 @@ def _time_facts(name: str, cells: list[tuple[str | None, float]]) -> list[Fact]:
             facts.append(Fact(g, f"the change in {name} from {k0} to {k1}", True, frozenset({k0, k1})))
         facts.append(Fact(v1 - v0, f"the difference in {name} from {k0} to {k1}", False,
                           frozenset({k0, k1})))
-    for width, key_of in ((4, lambda k: k[:4]), (7, _quarter)):
-        if width == 7 and not all(len(k) == 7 for k, _ in series):
-            continue
+    for level in ("year", "quarter", "month"):
         groups: dict[str, list[float]] = {}
         for k, v in series:
-            groups.setdefault(key_of(k), []).append(v)
-        if len(groups) == len(series):
+            g_key = _group_key(k, level)
+            if g_key:
+                groups.setdefault(g_key, []).append(v)
+        if not groups or len(groups) == len(series):
             continue  # one row per group: the values themselves already are the facts
-        ordered = sorted(groups.items())
-        for g_key, vals in ordered:
-            facts.append(Fact(sum(vals), f"the total {name} in {g_key}", False, frozenset({g_key})))
-            facts.append(Fact(sum(vals) / len(vals), f"the average {name} per period in {g_key}",
-                              False, frozenset({g_key})))
-            facts.append(Fact(len(vals), f"the number of periods in {g_key}", False,
-                              frozenset({g_key})))
-        for (ka, va), (kb, vb) in zip(ordered, ordered[1:]):
-            a, b = sum(va), sum(vb)
-            g = _growth(a, b)
-            if g is not None:
-                facts.append(Fact(g, f"the change in total {name} from {ka} to {kb}", True,
-                                  frozenset({ka, kb})))
-            facts.append(Fact(b - a, f"the difference in total {name} from {ka} to {kb}",
-                              False, frozenset({ka, kb})))
+        facts += _group_facts(name, sorted(groups.items()))
+    return facts
+
+
+def _group_key(key: str, level: str) -> str | None:
+    """The year / quarter / month a period key lies in, if it is finer than that."""
+    if level == "year":
+        return key[:4] if len(key) > 4 else None
+    if level == "quarter":
+        return _quarter(key) if len(key) in (7, 10) and "Q" not in key else None
+    return key[:7] if len(key) == 10 else None
+
+
+def _group_facts(name: str, ordered: list[tuple[str, list[float]]]) -> list[Fact]:
+    facts = []
+    for g_key, vals in ordered:
+        about = frozenset({g_key})
+        facts += [Fact(sum(vals), f"the total {name} in {g_key}", False, about),
+                  Fact(sum(vals) / len(vals), f"the average {name} per period in {g_key}",
+                       False, about),
+                  Fact(len(vals), f"the number of periods in {g_key}", False, about),
+                  Fact(max(vals), f"the highest {name} in {g_key}", False, about),
+                  Fact(min(vals), f"the lowest {name} in {g_key}", False, about)]
+    for (ka, va), (kb, vb) in zip(ordered, ordered[1:]):
+        a, b = sum(va), sum(vb)
+        g = _growth(a, b)
+        if g is not None:
+            facts.append(Fact(g, f"the change in total {name} from {ka} to {kb}", True,
+                              frozenset({ka, kb})))
+        facts.append(Fact(b - a, f"the difference in total {name} from {ka} to {kb}",
+                          False, frozenset({ka, kb})))
     return facts
 
 

@@ -17,11 +17,21 @@ MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _MONTH_WORD = (r"(?P<mname>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_QUARTER_WORD = r"(?P<qword>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter"
+_QUARTER_WORDS = {"first": "1", "second": "2", "third": "3", "fourth": "4",
+                  "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
 _DATE_PATTERNS = [
     re.compile(r"(?<![\w.])(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12]\d|3[01]))?(?![\w.]*\d)"),
-    re.compile(_MONTH_WORD + r"\.?\s+(?:(?P<d>\d{1,2}),?\s+)?(?P<y>\d{4})\b"),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_WORD + r",?\s+(?P<y>\d{4})\b"),
+    re.compile(_MONTH_WORD + r"\.?\s+(?:(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+)?(?P<y>\d{4})\b"),
     re.compile(r"\bQ(?P<q>[1-4])(?:\s+of)?[\s-]*(?P<y>\d{4})\b"),
     re.compile(r"\b(?P<y>\d{4})[\s-]?Q(?P<q>[1-4])\b"),
+    re.compile(r"\b" + _QUARTER_WORD + r"(?:\s+of)?\s+(?P<y>\d{4})\b", re.I),
+    # no year: resolved against the sentence, the paragraph and the data ("*-03", "*-Q4")
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_WORD + r"\b"),
+    re.compile(r"\b" + _MONTH_WORD + r"\b(?:\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?![,.]?\d))?"),
+    re.compile(r"\bQ(?P<q>[1-4])\b"),
+    re.compile(r"\b" + _QUARTER_WORD + r"\b", re.I),
 ]
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
            "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9}
@@ -43,7 +53,7 @@ class Quantity:
     step: float
     start: int
     end: int
-    #: for dates: "2024", "2024-03", "2024-03-15" or "2024-Q4"
+    #: for dates: "2024", "2024-03", "2024-03-15" or "2024-Q4"; "*" for a year not written
     period: str = ""
 
 
@@ -59,7 +69,9 @@ def split_sentences(text: str) -> list[tuple[int, int, str]]:
     return [s for s in spans if s[2]]
 
 
-def _period(y: str, m: str | None = None, d: str | None = None, q: str | None = None) -> str:
+def _period(y: str | None, m: str | None = None, d: str | None = None,
+            q: str | None = None) -> str:
+    y = y or "*"
     if q:
         return f"{y}-Q{q}"
     if m and d:
@@ -76,8 +88,10 @@ def _dates(text: str) -> list[Quantity]:
                 continue
             g = m.groupdict()
             month = g.get("m") or (str(MONTHS[g["mname"][:3].lower()]) if g.get("mname") else None)
-            period = _period(g["y"], month, g.get("d"), g.get("q"))
-            found.append(Quantity(m.group(0), float(g["y"]), "date", 1.0, m.start(), m.end(), period))
+            quarter = g.get("q") or (_QUARTER_WORDS[g["qword"].lower()] if g.get("qword") else None)
+            period = _period(g.get("y"), month, g.get("d"), quarter)
+            year = float(g["y"]) if g.get("y") else 0.0
+            found.append(Quantity(m.group(0), year, "date", 1.0, m.start(), m.end(), period))
             taken.append((m.start(), m.end()))
     return found
 

@@ -1,0 +1,112 @@
+"""Mentions: which labels and periods a sentence names, and which of them each figure is about.
+
+A figure is about the label or period of its own clause ("rose from 10 in January to 12
+in December": 10 is January's, 12 is December's); a clause that names none borrows the
+nearest mention before it in the sentence, else the nearest after it. Periods written
+without a year ("in March", "Q4") take the year of their sentence, else of the paragraph
+so far, else every year of the data that has them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .facts import DataModel
+from .numbers import Quantity, extract_quantities
+
+_CLAUSE = re.compile(
+    r"[,;:()](?=\s|$)|\s[-\u2013\u2014]\s|\b(?:and|while|whereas|but|followed by|from|to|than|"
+    r"versus|vs\.?|compared (?:with|to)|against|after|before|ahead of|behind|with)\b", re.I)
+_NUMERIC_LABEL = re.compile(r"^[\d.,\s-]+$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A label or period named in a sentence: where, and the data keys it may stand for."""
+
+    start: int
+    end: int
+    text: str
+    keys: frozenset[str]
+    period: bool = False
+
+
+@dataclass
+class Sentence:
+    """One sentence read against the data: its mentions, figures and clause cuts."""
+
+    text: str
+    masked: str
+    mentions: list[Mention]
+    quantities: list[Quantity]
+    cuts: list[int]
+
+    @property
+    def keys(self) -> set[str]:
+        return {k for m in self.mentions for k in m.keys}
+
+    def clause(self, at: int) -> tuple[int, int]:
+        start = max(c for c in self.cuts if c <= at)
+        return start, min((c for c in self.cuts if c > at), default=len(self.masked))
+
+    def attached(self, start: int) -> Mention | None:
+        """The mention a figure (or word) at `start` is about."""
+        lo, hi = self.clause(start)
+        inside = [m for m in self.mentions if lo <= m.start < hi]
+        if inside:
+            return min(inside, key=lambda m: (abs(m.start - start), m.start > start))
+        before = [m for m in self.mentions if m.end <= start]
+        if before:
+            return max(before, key=lambda m: m.end)
+        after = [m for m in self.mentions if m.start >= start]
+        return min(after, key=lambda m: m.start) if after else None
+
+
+def _label_mentions(model: DataModel, sentence: str) -> tuple[str, list[Mention]]:
+    found: list[Mention] = []
+    masked = sentence
+    for low in sorted(model.labels, key=len, reverse=True):
+        if len(low) < 2 or (_NUMERIC_LABEL.match(low) and not re.fullmatch(r"\d{4}", low)):
+            continue  # "1" or "3.5" as a label would swallow every figure
+        for m in re.finditer(r"(?<![\w.,])" + re.escape(low) + r"(?![\w]|[.,]\d)", masked, re.I):
+            label = model.labels[low]
+            found.append(Mention(m.start(), m.end(), sentence[m.start():m.end()],
+                                 frozenset({label}), label in model.periods))
+            masked = masked[:m.start()] + "_" * (m.end() - m.start()) + masked[m.end():]
+    return masked, found
+
+
+def resolve_period(model: DataModel, period: str, years: list[str]) -> frozenset[str]:
+    """The data keys a written period stands for: a day falls back to its month when the
+    data is monthly; a period without a year takes `years`, else every year that has it."""
+    if period.startswith("*"):
+        tail = period[1:]
+        cands = [y + tail for y in years] or sorted(
+            p for p in model.periods if len(p) == len(period) + 3 and p.endswith(tail))
+        resolved = [resolve_period(model, c, years) for c in cands]
+        return frozenset(k for r in resolved for k in r) or frozenset({period})
+    if len(period) == 10 and period not in model.periods and period[:7] in model.periods:
+        return frozenset({period[:7]})
+    return frozenset({period})
+
+
+def read_sentence(model: DataModel, sentence: str, context_years: list[str]) -> Sentence:
+    """Mentions, figures and clause cuts of one sentence (labels are blanked before figures
+    are read, so "Customer 01" is a name, not a count)."""
+    masked, mentions = _label_mentions(model, sentence)
+    quantities = extract_quantities(masked)
+    dates = [q for q in quantities if q.kind == "date"]
+    years = sorted({q.period[:4] for q in dates if not q.period.startswith("*")}) or context_years
+    for q in dates:
+        mentions.append(Mention(q.start, q.end, q.raw, resolve_period(model, q.period, years),
+                                True))
+    mentions.sort(key=lambda m: m.start)
+    cuts = [0] + [m.start() for m in _CLAUSE.finditer(masked)]
+    return Sentence(sentence, masked, mentions, quantities, cuts)
+
+
+def years_of(sentence: Sentence) -> list[str]:
+    """The years a sentence names (the context for the next sentences' bare months)."""
+    return sorted({k[:4] for m in sentence.mentions if m.period for k in m.keys
+                   if not k.startswith("*")})

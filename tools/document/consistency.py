@@ -65,11 +65,12 @@ def _fmt(fact: Fact) -> str:
     return format_percent(fact.value) if fact.percent else format_exact(round(fact.value, 2))
 
 
-def _compatible(fact: Fact, attached: Mention | None, allowed: set[str]) -> bool:
+def _compatible(fact: Fact, attached: Mention | None, allowed: set[str], sentence: str) -> bool:
     """A fact may back a figure when every label it is about is named (in the sentence or,
-    for periods, the paragraph) and, if the figure is attached to a mention, it is one of them."""
+    for periods, the paragraph) and, if the figure is attached to a mention, it is one of them.
+    A figure attached to a label may be a total or an average only if the sentence says so."""
     if not fact.labels:
-        return True
+        return attached is None or not fact.cue or bool(re.search(fact.cue, sentence, re.I))
     if not fact.labels <= allowed:
         return False
     return attached is None or bool(fact.labels & attached.keys)
@@ -101,19 +102,19 @@ def _check_number(model: DataModel, q: Quantity, facts: list[Fact], s: Sentence,
     bound = _BOUND.search(before)
     if bound:
         word = bound.group("w")
-        fits = [f for f in facts if _bounded(q, word, f) and _compatible(f, attached, allowed)]
+        fits = [f for f in facts if _bounded(q, word, f) and _compatible(f, attached, allowed, sentence)]
         return ClaimCheck("number", f"{word} {q.raw}", sentence, bool(fits),
-                          "" if fits else _bound_message(q, word, facts, attached, allowed, where),
+                          "" if fits else _bound_message(q, word, facts, attached, allowed, sentence, where),
                           fits[0].description if fits else "")
     matches = [f for f in facts if _close(f, q)]
     if not matches and q.kind == "number" and float(q.value).is_integer() \
             and _TOP_N.search(before) and 0 < q.value <= len(model.result.rows):
         return ClaimCheck("number", q.raw, sentence, True, matched="a rank count")
-    about = [f for f in matches if _compatible(f, attached, allowed)]
+    about = [f for f in matches if _compatible(f, attached, allowed, sentence)]
     if about:
         return ClaimCheck("number", q.raw, sentence, True, matched=about[0].description)
     same_kind = [f for f in facts if f.percent == (q.kind == "percent")]
-    labelled = [f for f in same_kind if f.labels and _compatible(f, attached, allowed)]
+    labelled = [f for f in same_kind if f.labels and _compatible(f, attached, allowed, sentence)]
     pool = labelled or same_kind
     if not pool:
         return ClaimCheck("number", q.raw, sentence, False,
@@ -134,8 +135,8 @@ def _check_number(model: DataModel, q: Quantity, facts: list[Fact], s: Sentence,
 
 
 def _bound_message(q: Quantity, word: str, facts: list[Fact], attached: Mention | None,
-                   allowed: set[str], where: str) -> str:
-    pool = [f for f in facts if f.labels and _compatible(f, attached, allowed)
+                   allowed: set[str], sentence: str, where: str) -> str:
+    pool = [f for f in facts if f.labels and _compatible(f, attached, allowed, sentence)
             and f.percent == (q.kind == "percent")]
     if not pool:
         return f"The text says {word} {q.raw} but no figure in the data backs it.{where}"

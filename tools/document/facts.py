@@ -28,6 +28,13 @@ class Fact:
     description: str
     percent: bool = False
     labels: frozenset[str] = frozenset()
+    #: for a fact about no label (a total, an average): words a sentence uses to quote it
+    cue: str = ""
+
+
+TOTAL_CUE = r"\b(total|overall|combined|together|altogether|all|sum|whole|entire|across|aggregate)"
+AVERAGE_CUE = r"\b(average|mean|per|typical|avg)"
+RANGE_CUE = r"\b(range|spread|gap|between|difference|apart)"
 
 
 @dataclass
@@ -103,6 +110,16 @@ def _daily(values: list[Any]) -> bool:
     return any(len(days) > 1 for days in seen.values())
 
 
+def _period_column(result: QueryResult, analysis: dict[str, Any]) -> str | None:
+    """A text column of years or quarters ("2021", "2024-Q3") orders the rows in time too."""
+    for name in analysis["nominal"] + analysis["ordinal"]:
+        values = [v for v in column_values(result, name) if v is not None]
+        if values and all(isinstance(v, str) and period_key(v) == v.strip().upper().replace(" ", "-")
+                          for v in values):
+            return name
+    return None
+
+
 def _row_keys(result: QueryResult, when: str | None, dims: list[str]) -> list[frozenset[str]]:
     days = bool(when) and _daily(column_values(result, when))  # type: ignore[arg-type]
     columns = [(d, column_values(result, d)) for d in dims]
@@ -122,7 +139,7 @@ def build_model(result: QueryResult) -> DataModel:
     """Read `result` once: which columns are measures and labels, and the global facts."""
     analysis = analyze(result)
     measures = analysis["quantitative"]
-    when = analysis.get("time_column")
+    when = analysis.get("time_column") or _period_column(result, analysis)
     others = [c for c in analysis["nominal"] + analysis["ordinal"] if c != when]
     label = when or next(iter(others), None)
     dims = ([when] if when else []) + others[:2]
@@ -194,8 +211,9 @@ def _measure_facts(model: DataModel, m: str, row_keys: list[frozenset[str]],
                      for k, v in model.values[m].items())
     nums = [v for _, v in cells]
     total = sum(nums)
-    facts += [Fact(total, f"the total {name}"), Fact(total / len(nums), f"the average {name}"),
-              Fact(max(nums) - min(nums), f"the range of {name} (max - min)")]
+    facts += [Fact(total, f"the total {name}", cue=TOTAL_CUE),
+              Fact(total / len(nums), f"the average {name}", cue=AVERAGE_CUE),
+              Fact(max(nums) - min(nums), f"the range of {name} (max - min)", cue=RANGE_CUE)]
     series = list(model.values[m].items())
     if timed:
         facts += _time_facts(name, series)
@@ -211,17 +229,19 @@ def _share_facts(name: str, cells: list[tuple[str, float]], total: float) -> lis
     facts = []
     ranked = sorted(cells, key=lambda kv: kv[1], reverse=True)
     for k, v in cells:
-        if k is None:
-            continue
         facts.append(Fact(v / total * 100, f"the share of {k} in total {name}", True, frozenset({k})))
+        if len(cells) < 3:
+            continue  # with two labels, "everything but A" is B: not a figure of A
         facts.append(Fact(total - v, f"the total {name} of everything but {k}", False, frozenset({k})))
         facts.append(Fact(100 - v / total * 100, f"the share of everything but {k}", True, frozenset({k})))
     running = 0.0
     for i, (_, v) in enumerate(ranked[:5], start=1):
         running += v
         if i >= 2:
-            facts.append(Fact(running / total * 100, f"the combined share of the top {i}", True))
-            facts.append(Fact(running, f"the combined {name} of the top {i}"))
+            facts.append(Fact(running / total * 100, f"the combined share of the top {i}", True,
+                              cue=TOTAL_CUE + r"|\btop\b"))
+            facts.append(Fact(running, f"the combined {name} of the top {i}",
+                              cue=TOTAL_CUE + r"|\btop\b"))
     return facts
 
 
@@ -235,6 +255,12 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
             facts.append(Fact(g, f"the change in {name} from {k0} to {k1}", True, frozenset({k0, k1})))
         facts.append(Fact(v1 - v0, f"the difference in {name} from {k0} to {k1}", False,
                           frozenset({k0, k1})))
+    for (ka, va), (kb, vb) in zip(series, series[1:]):  # "up 12%": on the period before
+        g = _growth(va, vb)
+        if g is not None:
+            facts.append(Fact(g, f"the change in {name} from {ka} to {kb}", True, frozenset({kb})))
+        facts.append(Fact(vb - va, f"the difference in {name} from {ka} to {kb}", False,
+                          frozenset({kb})))
     for level in ("year", "quarter", "month"):
         groups: dict[str, list[float]] = {}
         for k, v in series:

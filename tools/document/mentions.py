@@ -10,7 +10,7 @@ so far, else every year of the data that has them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .facts import DataModel
 from .numbers import Quantity, extract_quantities
@@ -18,6 +18,8 @@ from .numbers import Quantity, extract_quantities
 _CLAUSE = re.compile(
     r"[,;:()](?=\s|$)|\s[-\u2013\u2014]\s|\b(?:and|while|whereas|but|followed by|from|to|than|"
     r"versus|vs\.?|compared (?:with|to)|against|after|before|ahead of|behind|with)\b", re.I)
+_SEGMENT = re.compile(r";|\s[\u2013\u2014]\s")
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.I)
 _NUMERIC_LABEL = re.compile(r"^[\d.,\s-]+$")
 
 
@@ -41,6 +43,8 @@ class Sentence:
     mentions: list[Mention]
     quantities: list[Quantity]
     cuts: list[int]
+    #: figure start -> mention, for "A and B had X and Y respectively"
+    respectively: dict[int, Mention] = field(default_factory=dict)
 
     @property
     def keys(self) -> set[str]:
@@ -50,16 +54,25 @@ class Sentence:
         start = max(c for c in self.cuts if c <= at)
         return start, min((c for c in self.cuts if c > at), default=len(self.masked))
 
+    def segment(self, at: int) -> tuple[int, int]:
+        """The part of the sentence between semicolons (or dashes) around `at`."""
+        cuts = [0] + [m.end() for m in _SEGMENT.finditer(self.masked)]
+        start = max(c for c in cuts if c <= at)
+        return start, min((c for c in cuts if c > at), default=len(self.masked))
+
     def attached(self, start: int) -> Mention | None:
         """The mention a figure (or word) at `start` is about."""
+        if start in self.respectively:
+            return self.respectively[start]
         lo, hi = self.clause(start)
         inside = [m for m in self.mentions if lo <= m.start < hi]
         if inside:
             return min(inside, key=lambda m: (abs(m.start - start), m.start > start))
-        before = [m for m in self.mentions if m.end <= start]
+        lo, hi = self.segment(start)
+        before = [m for m in self.mentions if m.end <= start and m.start >= lo]
         if before:
             return max(before, key=lambda m: m.end)
-        after = [m for m in self.mentions if m.start >= start]
+        after = [m for m in self.mentions if start <= m.start < hi]
         return min(after, key=lambda m: m.start) if after else None
 
 
@@ -103,7 +116,23 @@ def read_sentence(model: DataModel, sentence: str, context_years: list[str]) -> 
                                 True))
     mentions.sort(key=lambda m: m.start)
     cuts = [0] + [m.start() for m in _CLAUSE.finditer(masked)]
-    return Sentence(sentence, masked, mentions, quantities, cuts)
+    return Sentence(sentence, masked, mentions, quantities, cuts,
+                    _respectively(masked, mentions, quantities))
+
+
+def _respectively(masked: str, mentions: list[Mention],
+                  quantities: list[Quantity]) -> dict[int, Mention]:
+    """Pair the figures of a "respectively" list with the mentions before them, in order."""
+    word = _RESPECTIVELY.search(masked)
+    if not word:
+        return {}
+    figures = [q for q in quantities if q.kind != "date" and q.start < word.start()]
+    if not figures:
+        return {}
+    named = [m for m in mentions if m.end <= figures[0].start]
+    if len(named) < len(figures):
+        return {}
+    return {q.start: m for q, m in zip(figures, named[-len(figures):])}
 
 
 def years_of(sentence: Sentence) -> list[str]:

@@ -88,8 +88,9 @@ def group_values(model: DataModel, measure: str, dim: str, scope: list[str]) -> 
 def _subject(sentence: Sentence, at: int, rankable: set[str]) -> Mention | None:
     lo, hi = sentence.clause(at)
     pool = [m for m in sentence.mentions if m.keys & rankable]
-    inside = [m for m in pool if lo <= m.start < hi]
-    candidates = inside or pool
+    seg_lo, seg_hi = sentence.segment(at)
+    candidates = [m for m in pool if lo <= m.start < hi] or \
+        [m for m in pool if seg_lo <= m.start < seg_hi] or pool
     return min(candidates, key=lambda m: abs(m.start - at)) if candidates else None
 
 

@@ -88,6 +88,23 @@ QUERIES: dict[str, tuple[str, str, str, str, str | None]] = {
 #: name -> paragraph templates (each a correct text once its slots are filled)
 TEMPLATES: dict[str, list[str]] = {
     "demo_monthly_2024": [
+        "Monthly revenue in 2024 ranged from {v:@-1|k} to {v:@1|k}. The year ended on a high "
+        "note: December, at {v:2024-12|n}, was the best month, and November followed with "
+        "{v:2024-11|n}.",
+        "Revenue dipped to {v:2024-02|n} in February before recovering to {v:2024-03|n} in "
+        "March 2024.",
+        "Q4 2024 was the strongest quarter, and October alone contributed {v:2024-10|m}.",
+        "Revenue climbed through 2024. It was {v:2024-09|n} in September, {v:2024-10|n} in "
+        "October and {v:2024-11|n} in November.",
+        "December, the peak month, brought {v:2024-12|m}.",
+        "At {v:@1|k}, {k:@1} topped every other month.",
+        "{km:@-1} revenue of {v:@-1|n} was the lowest of 2024.",
+        "Revenue in the fourth quarter of 2024 was {q:2024-Q4|m}, with December alone at "
+        "{v:2024-12|m}.",
+        "Compared with {km:@2}, {km:@1} revenue was higher by {d:@2,@1|n}.",
+        "The first orders of 2024 arrived on January 2, 2024, and January closed at "
+        "{v:2024-01|n}.",
+        "{k:@3} ranked third, at {v:@3|n}.",
         "Revenue rose from {v:^|n} in January to {v:$|n} in December 2024.",
         "In 2024, revenue peaked in {km:@1} at {v:@1|n}, while {km:@-1} was the weakest month "
         "with {v:@-1|n}.",
@@ -102,6 +119,9 @@ TEMPLATES: dict[str, list[str]] = {
         "Monthly revenue stood at {v:2024-06|c} in June and {v:2024-07|c} in July 2024.",
     ],
     "demo_monthly_orders": [
+        "In 2024, orders peaked in {km:@y2024} at {v:@y2024|i}.",
+        "December 2024 saw {v:2024-12|i} orders. That was up from {v:2024-11|i} in November.",
+        "Orders in Q4 2023 came to {q:2023-Q4|i}, and in Q4 2024 to {q:2024-Q4|i}.",
         "Orders grew from {v:^|i} in January 2023 to {v:$|i} in December 2024.",
         "In 2023 the busiest month was {km:@y2023} with {v:@y2023|i} orders.",
         "The year 2024 saw {y:2024|i} orders against {y:2023|i} in 2023.",
@@ -111,6 +131,9 @@ TEMPLATES: dict[str, list[str]] = {
         "Orders peaked in {k:@1}, at {v:@1|i}.",
     ],
     "demo_category": [
+        "{k:@1} ({v:@1|k}) and {k:@2} ({v:@2|k}) were the two largest categories.",
+        "Revenue was concentrated: {k:@1} alone made up {s:@1|1}.",
+        "The weakest category, {k:@-1}, earned {v:@-1|n}.",
         "{k:@1} was the largest category with {v:@1|k} in revenue, {s:@1|1} of the total.",
         "{k:@1} led with {v:@1|n}, followed by {k:@2} with {v:@2|n}.",
         "{k:@-1} brought the smallest revenue, {v:@-1|n}.",
@@ -121,6 +144,9 @@ TEMPLATES: dict[str, list[str]] = {
         "With {v:@3|k}, {k:@3} ranked third.",
     ],
     "demo_country": [
+        "Germany-based and other customers aside, {k:@1} dominated with {v:@1|m}; {k:@-1} "
+        "trailed at {v:@-1|k}.",
+        "The second-largest market was {k:@2} ({v:@2|k}), ahead of {k:@3} ({v:@3|k}).",
         "{k:@1} was the top market at {v:@1|c}, ahead of {k:@2} at {v:@2|c}.",
         "Customers in {k:@3} spent {v:@3|k}, while {k:@-1} was the smallest market with "
         "{v:@-1|k}.",
@@ -134,6 +160,8 @@ TEMPLATES: dict[str, list[str]] = {
         "In 2023, customers placed {v:2023|i} orders.",
     ],
     "demo_quarterly": [
+        "Every fourth quarter stood out: {v:2023-Q4|m} in Q4 2023 and {v:2024-Q4|m} in Q4 2024, "
+        "the two highest quarters.",
         "Revenue peaked in {k:@1} at {v:@1|m}.",
         "Q4 2024 revenue was {v:2024-Q4|k}, up from {v:2023-Q4|k} in Q4 2023.",
         "The weakest quarter was {k:@-1}, with {v:@-1|n}.",
@@ -142,12 +170,15 @@ TEMPLATES: dict[str, list[str]] = {
         "Revenue grew {g:2023-Q1,2024-Q4|1} from Q1 2023 to Q4 2024.",
     ],
     "demo_segment": [
+        "By segment, {k:@1} led with {s:@1|1} of 2024 revenue, while {k:@-1} contributed "
+        "{s:@-1|1}.",
         "The {k:@1} segment generated {v:@1|k} from {w:@1|i} orders.",
         "{k:@2} customers brought {v:@2|n}, {s:@2|1} of the total.",
         "{k:@-1} was the smallest segment, with {v:@-1|n} in revenue.",
         "{k:@1} and {k:@2} earned {v:@1|n} and {v:@2|n} respectively.",
     ],
     "music_country": [
+        "The {k:@1} generated the highest sales at {v:@1|c}; {k:@2} was second at {v:@2|c}.",
         "The {k:@1} was the largest market with sales of {v:@1|c}, followed by {k:@2} at {v:@2|c}.",
         "{k:@3} ranked third with {v:@3|c}.",
         "Customers from {k:@-1} spent the least, {v:@-1|c}.",
@@ -155,6 +186,8 @@ TEMPLATES: dict[str, list[str]] = {
         "Sales in {k:@4} reached {v:@4|c}, against {v:@5|c} in {k:@5}.",
     ],
     "music_monthly": [
+        "Sales were {v:2022-03|c} in March and {v:2022-04|c} in April 2022.",
+        "In 2022 the store's weakest month was {km:@-1}.",
         "Sales rose from {v:^|c} in January to {v:$|c} in December 2022.",
         "The best month of 2022 was {km:@1}, with sales of {v:@1|c}.",
         "{k:@-1} was the weakest month at {v:@-1|c}.",
@@ -163,6 +196,8 @@ TEMPLATES: dict[str, list[str]] = {
         "Sales grew {g:^,$|1} between January and December 2022.",
     ],
     "music_genre": [
+        "Revenue by genre was led by {k:@1} ({v:@1|c}), with {k:@2} second ({v:@2|c}) and "
+        "{k:@3} third ({v:@3|c}).",
         "{k:@1} was the best-selling genre with {w:@1|i} tracks sold and revenue of {v:@1|c}.",
         "{k:@2} came second with {v:@2|c}, while {k:@-1} brought the lowest revenue, {v:@-1|c}.",
         "{k:@1} generated {s:@1|1} of all revenue.",
@@ -177,6 +212,7 @@ TEMPLATES: dict[str, list[str]] = {
         "On {kd:@-1} sales were only {v:@-1|c2}.",
     ],
     "music_yearly": [
+        "Sales more than doubled: {v:2022|c} in 2022 against {v:2021|c} a year earlier.",
         "Total sales rose from {v:2021|c} in 2021 to {v:2022|c} in 2022.",
         "2022 was the stronger year with {v:2022|c} in sales, an increase of {g:2021,2022|1}.",
         "Sales in 2021 came to {v:2021|c}.",
@@ -187,6 +223,7 @@ TEMPLATES: dict[str, list[str]] = {
         "In {km:^+1} 2022 sales were {v:^+1|c}, and in {km:^+2} they were {v:^+2|c}.",
     ],
     "music_avg_invoice": [
+        "At {v:@2|c2}, {k:@2} had the second-highest average invoice.",
         "The average invoice was highest in {k:@1}, at {v:@1|c2}.",
         "Customers in {k:@-1} had the smallest average invoice, {v:@-1|c2}.",
         "{k:@1} had {w:@1|i} invoices averaging {v:@1|c2}.",
@@ -341,6 +378,10 @@ def plant(data: Data, template: str) -> list[tuple[str, str]]:
         if op in ("v", "w", "s", "k", "km"):
             variants.append(("attribution" if op in ("v", "w", "s") else "rank",
                              {i: (neighbour(data, key or ""), 1.0)}))
+        if op == "q":  # another quarter's total for this quarter
+            year, quarter = (key or "").split("-Q")
+            other = f"{year}-Q{int(quarter) % 4 + 1}"
+            variants.append(("attribution", {i: (other, 1.0)}))
         if op in _VALUE_OPS:
             variants.append(("off", {i: (None, 1.09)}))
     same_op = [i for i in value_slots if slots[i].group("op") == "v"]

@@ -1,3 +1,5 @@
+import pytest
+
 from stageagent.tools.chart import samples
 from stageagent.tools.document import check_consistency
 from stageagent.tools.results import ColumnInfo, QueryResult
@@ -100,3 +102,90 @@ def test_period_counts_per_year_are_facts():
     assert check_consistency(f"In the 12 months of 2024, revenue was {y24 / 1e6:.2f} million.",
                              monthly).ok
     assert not check_consistency("In the 13 months of 2024, revenue rose.", monthly).ok
+
+
+# -- each figure is checked against the label and period of its own clause -----------------
+
+MONTHLY = samples.monthly_revenue()
+M = {row[0]: row[1] for row in MONTHLY.rows}
+Q4_2024 = sum(M[f"2024-{m}"] for m in ("10", "11", "12"))
+
+
+def test_a_quarter_figure_must_be_that_quarters_not_any_month_of_the_year():
+    assert not failures(f"Revenue in Q4 2024 was {Q4_2024:,.0f}.", MONTHLY)
+    (bad,) = failures(f"Revenue in Q4 2024 was {M['2024-03']:,.0f}.", MONTHLY)
+    assert "2024-03" in bad.message and "2024-Q4" in bad.message
+
+
+def test_a_figure_of_another_month_is_an_attribution_error():
+    assert not failures(f"In March 2024 revenue was {M['2024-03']:,.0f}.", MONTHLY)
+    (bad,) = failures(f"In March 2024 revenue was {M['2024-04']:,.0f}.", MONTHLY)
+    assert "revenue of 2024-04" in bad.message
+
+
+def test_swapped_figures_of_two_labels_are_caught():
+    right = f"Revenue rose from {M['2024-01']:,.0f} in January to {M['2024-12']:,.0f} in December 2024."
+    swapped = f"Revenue rose from {M['2024-12']:,.0f} in January to {M['2024-01']:,.0f} in December 2024."
+    assert not failures(right, MONTHLY)
+    assert len(failures(swapped, MONTHLY)) == 2
+
+
+def test_two_labels_given_the_same_figure_are_caught():
+    assert not failures("Electronics earned 412,531 and Home & Garden 298,110.")
+    (bad,) = failures("Electronics earned 412,531 and Home & Garden 412,531.")
+    assert "Home & Garden" in bad.message
+    assert failures("Electronics and Home & Garden earned 298,110 and 298,110 respectively.")
+    assert not failures("Electronics and Home & Garden earned 412,531 and 298,110 respectively.")
+
+
+def test_bare_months_take_the_year_of_the_paragraph():
+    text = (f"December 2024 brought {M['2024-12']:,.0f}. November had brought "
+            f"{M['2024-11']:,.0f}.")
+    assert not failures(text, MONTHLY)
+    # with two years of data, November without a year follows the paragraph's 2024
+    assert failures(f"December 2024 brought {M['2024-12']:,.0f}. November had brought "
+                    f"{M['2023-11']:,.0f}.", MONTHLY)
+
+
+@pytest.mark.parametrize("sentence, ok", [
+    ("Revenue peaked in December 2024.", True),
+    ("Revenue peaked in June 2024.", False),
+    ("In 2023, the weakest month was {low23}.", True),
+    ("In 2023, the weakest month was December.", False),
+    ("December 2023 was the strongest month of 2023.", True),
+    ("2024 was the stronger year.", True),
+    ("The largest month was January 2023.", False),
+    ("Revenue in December 2024 was higher than in November 2024.", True),
+    ("Revenue in June 2024 was larger than in December 2024.", False),
+])
+def test_extremum_words_are_ranked_within_their_scope(sentence, ok):
+    low23 = min((k for k in M if k.startswith("2023")), key=M.__getitem__)
+    month = ["January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December"][int(low23[5:]) - 1]
+    checks = check_consistency(sentence.format(low23=month), MONTHLY).checks
+    rankings = [c for c in checks if c.kind == "ranking"]
+    assert rankings and all(c.ok for c in rankings) == ok, checks
+
+
+def test_top_n_set_claims_and_ranges():
+    assert not failures("Electronics and Home & Garden were the two largest categories.")
+    assert failures("Electronics and Sports were the two largest categories.")
+    assert not failures("Revenue per category ranged from 40,120 to 412,531.")
+    assert failures("Revenue per category ranged from 412,531 to 40,120.")
+
+
+def test_day_level_dates_raise_no_false_alarm_against_monthly_periods():
+    text = f"The first order arrived on February 11, 2024, and February 2024 closed at {M['2024-02']:,.0f}."
+    assert not failures(text, MONTHLY)
+    assert failures("The first order arrived on February 11, 2026.", MONTHLY)
+
+
+def test_bounds_and_approximations_are_checked_not_flagged():
+    assert not failures("Electronics brought over 400,000 and nearly 30% of revenue.")
+    assert failures("Electronics brought over 500,000.")
+    assert failures("Books brought about 150,000.")
+
+
+def test_a_total_is_no_figure_of_one_label_unless_the_sentence_says_so():
+    assert failures(f"Electronics earned {TOTAL:,.0f}.")
+    assert not failures(f"Electronics led a total of {TOTAL:,.0f}.")

@@ -25,6 +25,9 @@ _TOP_N = re.compile(r"\b(top|bottom|first|last|leading)\s*$", re.I)
 _BOUND = re.compile(r"\b(?P<w>over|above|more than|exceed(?:ed|ing|s)?|at least|beyond|topp(?:ed|ing)|"
                     r"surpass(?:ed|ing)?|under|below|less than|fewer than|at most|nearly|almost|"
                     r"about|around|roughly|approximately|close to|some|just over|just under)\s*$", re.I)
+_RANGE = re.compile(r"\b(?:rang(?:e|ed|es|ing)|var(?:y|ied|ies|ying)|fluctuat(?:e|ed|es|ing)|"
+                    r"spann(?:ed|ing)|spans?)\s+(?:from|between)\s*$", re.I)
+_RANGE_END = re.compile(r"^\s*(?:to|and|up to)\s*$", re.I)
 _BOUND_LOW = re.compile(r"under|below|less|fewer|at most|nearly|almost|just under", re.I)
 _BOUND_APPROX = re.compile(r"about|around|roughly|approximately|close to|some", re.I)
 
@@ -69,9 +72,16 @@ def _compatible(fact: Fact, attached: Mention | None, allowed: set[str], sentenc
     """A fact may back a figure when every label it is about is named (in the sentence or,
     for periods, the paragraph) and, if the figure is attached to a mention, it is one of them.
     A figure attached to a label may be a total or an average only if the sentence says so."""
+    if fact.cue and not re.search(fact.cue, sentence, re.I):
+        return False
+    if fact.unattached and attached is not None:
+        return False
     if not fact.labels:
-        return attached is None or not fact.cue or bool(re.search(fact.cue, sentence, re.I))
+        return True
     if not fact.labels <= allowed:
+        return False
+    if fact.implied and any(len(k) == len(label) and k != label
+                            for label in fact.labels for k in allowed):
         return False
     return attached is None or bool(fact.labels & attached.keys)
 
@@ -167,12 +177,46 @@ def _check_date(model: DataModel, q: Quantity, mention: Mention | None, sentence
 def _ranking_check(r: Ranking, sentence: str) -> ClaimCheck:
     claim = f"{r.claim} ({r.subject})"
     by = measure_name(r.measure)
-    if r.rank == r.wanted:
+    if r.ok:
         return ClaimCheck("ranking", claim, sentence, True, matched=f"rank {r.rank} by {by}")
+    if r.within:
+        return ClaimCheck("ranking", claim, sentence, False,
+                          f"The text puts {r.subject} among the {r.claim.lower()}, but by {by} "
+                          f'it ranks {r.rank} of {r.of} (in: "{sentence}").')
     return ClaimCheck("ranking", claim, sentence, False,
                       f"The text calls {r.subject} the {r.claim.lower()}, but by {by} that is "
                       f"{r.leader} ({format_exact(round(r.leader_value, 2))}); {r.subject} "
                       f'ranks {r.rank} of {r.of} (in: "{sentence}").')
+
+
+def _range_checks(model: DataModel, s: Sentence) -> tuple[list[ClaimCheck], set[int]]:
+    """"ranged from X to Y": X must be the smallest and Y the largest value in scope
+    (returns the checks and the figures they decided)."""
+    figures = [q for q in s.quantities if q.kind != "date"]
+    out: list[ClaimCheck] = []
+    done: set[int] = set()
+    for low, high in zip(figures, figures[1:]):
+        if not (_RANGE.search(s.masked[:low.start]) and _RANGE_END.match(s.masked[low.end:high.start])):
+            continue
+        scope = {k for m in s.mentions if m.period for k in m.keys}
+        for measure in model.measures[:1]:
+            values = [v for k, v in model.values.get(measure, {}).items()
+                      if not scope or k in scope or coarser_periods(k) & scope]
+            if not values:
+                continue
+            lo, hi = min(values), max(values)
+            done |= {low.start, high.start}
+            ok = _near(low, lo) and _near(high, hi)
+            out.append(ClaimCheck(
+                "ranking", f"from {low.raw} to {high.raw}", s.text, ok,
+                "" if ok else f"The text gives the range {low.raw} to {high.raw}, but the "
+                f"{measure_name(measure)} runs from {format_exact(round(lo, 2))} to "
+                f'{format_exact(round(hi, 2))} (in: "{s.text}").', "the range of values"))
+    return out, done
+
+
+def _near(q: Quantity, value: float) -> bool:
+    return abs(abs(q.value) - abs(value)) <= q.step / 2 + 1e-9 * max(1.0, abs(value))
 
 
 def check_consistency(text: str, result: QueryResult | DataModel) -> ConsistencyReport:
@@ -186,12 +230,16 @@ def check_consistency(text: str, result: QueryResult | DataModel) -> Consistency
         allowed = s.keys | context_periods
         facts = model.facts + pair_facts(model, s.keys)
         by_start = {m.start: m for m in s.mentions if m.period}
+        ranges, decided = _range_checks(model, s)
         for q in s.quantities:
+            if q.start in decided:
+                continue
             if q.kind == "date":
                 report.checks.append(_check_date(model, q, by_start.get(q.start), raw))
             else:
                 report.checks.append(_check_number(model, q, facts, s, allowed))
         report.checks += [_ranking_check(r, raw) for r in rank_claims(model, s)]
+        report.checks += ranges
         periods = {k for m in s.mentions if m.period for k in m.keys}
         if periods:
             context, context_periods = years_of(s) or context, periods

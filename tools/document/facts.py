@@ -30,10 +30,17 @@ class Fact:
     labels: frozenset[str] = frozenset()
     #: for a fact about no label (a total, an average): words a sentence uses to quote it
     cue: str = ""
+    #: "up 12%" with the period before left unsaid: void when the sentence names another period
+    implied: bool = False
+    #: an extremum quoted without its label ("the lowest revenue was 40,120"): only then
+    unattached: bool = False
 
 
 TOTAL_CUE = r"\b(total|overall|combined|together|altogether|all|sum|whole|entire|across|aggregate)"
 AVERAGE_CUE = r"\b(average|mean|per|typical|avg)"
+REST_CUE = r"\b(other|others|rest|remaining|remainder|except|excluding|but|outside|non-)"
+HIGH_CUE = r"\b(highest|largest|biggest|strongest|best|top|peak\w*|most|maximum|record|led|leading)"
+LOW_CUE = r"\b(lowest|smallest|weakest|worst|least|fewest|bottom\w*|minimum|trough)"
 RANGE_CUE = r"\b(range|spread|gap|between|difference|apart)"
 
 
@@ -213,7 +220,9 @@ def _measure_facts(model: DataModel, m: str, row_keys: list[frozenset[str]],
     total = sum(nums)
     facts += [Fact(total, f"the total {name}", cue=TOTAL_CUE),
               Fact(total / len(nums), f"the average {name}", cue=AVERAGE_CUE),
-              Fact(max(nums) - min(nums), f"the range of {name} (max - min)", cue=RANGE_CUE)]
+              Fact(max(nums) - min(nums), f"the range of {name} (max - min)", cue=RANGE_CUE),
+              Fact(max(nums), f"the highest {name}", cue=HIGH_CUE, unattached=True),
+              Fact(min(nums), f"the lowest {name}", cue=LOW_CUE, unattached=True)]
     series = list(model.values[m].items())
     if timed:
         facts += _time_facts(name, series)
@@ -232,8 +241,10 @@ def _share_facts(name: str, cells: list[tuple[str, float]], total: float) -> lis
         facts.append(Fact(v / total * 100, f"the share of {k} in total {name}", True, frozenset({k})))
         if len(cells) < 3:
             continue  # with two labels, "everything but A" is B: not a figure of A
-        facts.append(Fact(total - v, f"the total {name} of everything but {k}", False, frozenset({k})))
-        facts.append(Fact(100 - v / total * 100, f"the share of everything but {k}", True, frozenset({k})))
+        facts.append(Fact(total - v, f"the total {name} of everything but {k}", False,
+                          frozenset({k}), cue=REST_CUE))
+        facts.append(Fact(100 - v / total * 100, f"the share of everything but {k}", True,
+                          frozenset({k}), cue=REST_CUE))
     running = 0.0
     for i, (_, v) in enumerate(ranked[:5], start=1):
         running += v
@@ -258,9 +269,10 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
     for (ka, va), (kb, vb) in zip(series, series[1:]):  # "up 12%": on the period before
         g = _growth(va, vb)
         if g is not None:
-            facts.append(Fact(g, f"the change in {name} from {ka} to {kb}", True, frozenset({kb})))
+            facts.append(Fact(g, f"the change in {name} from {ka} to {kb}", True, frozenset({kb}),
+                              implied=True))
         facts.append(Fact(vb - va, f"the difference in {name} from {ka} to {kb}", False,
-                          frozenset({kb})))
+                          frozenset({kb}), implied=True))
     for level in ("year", "quarter", "month"):
         groups: dict[str, list[float]] = {}
         for k, v in series:

@@ -20,6 +20,10 @@ _CLAUSE = re.compile(
     r"versus|vs\.?|compared (?:with|to)|against|after|before|ahead of|behind|with)\b", re.I)
 _SEGMENT = re.compile(r";|\s[\u2013\u2014]\s")
 _RESPECTIVELY = re.compile(r"\brespectively\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(?:(?:a|one)\s+(?P<u1>year|quarter|month)\s+(?:earlier|before|ago)|the\s+(?:previous|prior|"
+    r"preceding)\s+(?P<u2>year|quarter|month)|the\s+(?P<u3>year|quarter|month)\s+before|"
+    r"(?:last|prior)\s+(?P<u4>year))\b", re.I)
 _NUMERIC_LABEL = re.compile(r"^[\d.,\s-]+$")
 
 
@@ -114,10 +118,48 @@ def read_sentence(model: DataModel, sentence: str, context_years: list[str]) -> 
     for q in dates:
         mentions.append(Mention(q.start, q.end, q.raw, resolve_period(model, q.period, years),
                                 True))
+    mentions += _relative_mentions(masked, mentions)
+    mentions = [m for m in mentions if m.keys & _attachable(model)]
     mentions.sort(key=lambda m: m.start)
     cuts = [0] + [m.start() for m in _CLAUSE.finditer(masked)]
     return Sentence(sentence, masked, mentions, quantities, cuts,
                     _respectively(masked, mentions, quantities))
+
+
+def _attachable(model: DataModel) -> set[str]:
+    """Keys a figure can be about: labels and periods of the data (not a query's filter)."""
+    return set(model.labels.values()) | model.periods | set(model.dimension_of)
+
+
+def shift(key: str, unit: str, by: int) -> str | None:
+    """`key` moved by `by` years / quarters / months ("2024-12", "year", -1 -> "2023-12")."""
+    m = re.fullmatch(r"(\d{4})(?:-(Q)?(\d{1,2}))?(-\d{2})?", key)
+    if not m:
+        return None
+    year, quarter, part, day = int(m.group(1)), m.group(2), m.group(3), m.group(4) or ""
+    if unit == "year":
+        return f"{year + by}" + key[4:]
+    if part is None:
+        return None
+    size = 4 if quarter else 12
+    if unit == ("quarter" if quarter else "month"):
+        index = year * size + int(part) - 1 + by
+        return f"{index // size}-{'Q' if quarter else ''}{index % size + 1:0{1 if quarter else 2}d}" + day
+    return None
+
+
+def _relative_mentions(masked: str, mentions: list[Mention]) -> list[Mention]:
+    """"a year earlier", "the previous month": the period before the one named before it."""
+    out = []
+    for r in _RELATIVE.finditer(masked):
+        unit = next(u for u in r.group("u1", "u2", "u3", "u4") if u).lower()
+        named = [m for m in mentions if m.period and m.end <= r.start() and len(m.keys) == 1]
+        if not named:
+            continue
+        key = shift(next(iter(named[-1].keys)), unit, -1)
+        if key:
+            out.append(Mention(r.start(), r.end(), r.group(0), frozenset({key}), True))
+    return out
 
 
 def _respectively(masked: str, mentions: list[Mention],

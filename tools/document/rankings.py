@@ -27,6 +27,13 @@ _CHANGE = re.compile(r"^\W*(?:\w+\W+)?(?:increase|growth|gain|rise|jump|drop|dec
 _CHANGE_BEFORE = re.compile(r"\b(?:grew|rose|increased|gained|fell|dropped|declined|decreased|"
                             r"improved|changed|jumped)\b[^,;]*$", re.I)
 _NOT_RANK = re.compile(r"^\s+of\b", re.I)  # "most of", "top of"
+_COMPARATIVE = re.compile(r"\b(?P<the>the\s+)?(?P<word>higher|larger|bigger|stronger|greater|better|"
+                          r"lower|smaller|weaker|worse|fewer)\b(?P<than>\s+than\b)?", re.I)
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5}
+_TOP_SET = re.compile(
+    r"\b(?:(?P<top>top|bottom)\s+(?P<n1>two|three|four|five|[2-9])|(?P<n2>two|three|four|five|[2-9])"
+    r"\s+(?P<word>largest|biggest|highest|strongest|best|leading|lowest|smallest|weakest|worst))\b",
+    re.I)
 ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "2nd": 2, "3rd": 3, "4th": 4,
             "5th": 5}
 _AVERAGE = re.compile(r"(avg|average|mean|rate|pct|percent|share|ratio|price|margin)", re.I)
@@ -44,6 +51,12 @@ class Ranking:
     wanted: int
     leader: str
     leader_value: float
+    #: a "top three" claim: any rank up to `wanted` is right
+    within: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.rank <= self.wanted if self.within else self.rank == self.wanted
 
 
 def _granularity(key: str) -> int:
@@ -85,13 +98,33 @@ def group_values(model: DataModel, measure: str, dim: str, scope: list[str]) -> 
     return {g: (sum(v) / len(v) if mean else sum(v)) for g, v in groups.items()}
 
 
-def _subject(sentence: Sentence, at: int, rankable: set[str]) -> Mention | None:
+_UNIT = re.compile(r"^\W*(?:\w+\W+)?(?P<unit>day|week|month|quarter|year)s?\b", re.I)
+_COPULA_BEFORE = re.compile(r"\b(?:was|were|is|are|remained|became|ranked|as)\s+"
+                            r"(?:the\s+|its\s+|their\s+)?$", re.I)
+_COPULA_AFTER = re.compile(r"^\W*(?:\w+\W+){0,2}?(?:was|were|is|are|came)\b", re.I)
+_UNIT_WIDTH = {"day": 10, "month": 7, "quarter": 6, "year": 4}
+
+
+def _subjects(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[Mention]:
+    """Candidate subjects of a rank word, best first: its clause, its segment, the sentence;
+    "the weakest month" prefers a month over the year beside it."""
+    at = m.start()
     lo, hi = sentence.clause(at)
-    pool = [m for m in sentence.mentions if m.keys & rankable]
+    pool = [x for x in sentence.mentions if x.keys & rankable]
     seg_lo, seg_hi = sentence.segment(at)
-    candidates = [m for m in pool if lo <= m.start < hi] or \
-        [m for m in pool if seg_lo <= m.start < seg_hi] or pool
-    return min(candidates, key=lambda m: abs(m.start - at)) if candidates else None
+    unit = _UNIT.match(sentence.masked[m.end():])
+    width = _UNIT_WIDTH.get(unit.group("unit").lower(), 0) if unit else 0
+
+    # "December was the best month" / "the best month was December"
+    side = 1 if _COPULA_BEFORE.search(sentence.masked[:at]) else \
+        -1 if _COPULA_AFTER.match(sentence.masked[m.end():]) else 0
+
+    def order(x: Mention) -> tuple[int, int, int, int]:
+        tier = 0 if lo <= x.start < hi else 1 if seg_lo <= x.start < seg_hi else 2
+        fits = not width or any(_granularity(k) == width for k in x.keys)
+        wrong_side = side == 1 and x.start > at or side == -1 and x.start < at
+        return (tier, not fits, wrong_side, abs(x.start - at))
+    return sorted(pool, key=order)
 
 
 def _is_level_claim(sentence: Sentence, start: int, end: int) -> bool:
@@ -108,20 +141,68 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
     rankable |= {p for k in list(rankable) if k in model.periods for p in coarser_periods(k)}
     low_text = sentence.text.lower()
     named = [ms for ms in model.measures if measure_name(ms) in low_text]
+    measure = (named or model.measures)[0]
+    sets = list(_TOP_SET.finditer(sentence.masked))
+    for t in sets:
+        out += _set_claims(model, sentence, t, rankable, measure)
+    out += _comparisons(model, sentence, rankable, measure)
     for m in RANK_WORD.finditer(sentence.masked):
-        if not _is_level_claim(sentence, m.start(), m.end()):
+        if any(t.start() <= m.start() < t.end() for t in sets) or \
+                not _is_level_claim(sentence, m.start(), m.end()):
             continue
-        subject = _subject(sentence, m.start(), rankable)
-        if subject is None:
+        for subject in _subjects(sentence, m, rankable):
+            ranking = _rank(model, sentence, subject, m, measure)
+            if ranking is not None:
+                out.append(ranking)
+                break
+    return out
+
+
+def _comparisons(model: DataModel, sentence: Sentence, rankable: set[str],
+                 measure: str) -> list[Ranking]:
+    """"2024 was the stronger year" (first of all), "A was larger than B" (A above B)."""
+    out = []
+    for m in _COMPARATIVE.finditer(sentence.masked):
+        if not (m.group("the") or m.group("than")) or not _is_level_claim(sentence, m.start(), m.end()):
             continue
-        ranking = _rank(model, sentence, subject, m, (named or model.measures)[0])
-        if ranking is not None:
-            out.append(ranking)
+        low = bool(re.match(r"lower|smaller|weaker|worse|fewer", m.group("word"), re.I))
+        if m.group("the"):
+            for subject in _subjects(sentence, m, rankable):
+                r = _rank(model, sentence, subject, m, measure, low=low, wanted=1)
+                if r is not None:
+                    out.append(r)
+                    break
+            continue
+        lo, _ = sentence.segment(m.start())
+        before = [x for x in sentence.mentions if lo <= x.start < m.start() and x.keys & rankable]
+        after = [x for x in sentence.mentions if x.start >= m.end() and x.keys & rankable]
+        if before and after:
+            r = _rank(model, sentence, before[-1], m, measure, low=low, wanted=1,
+                      among=after[0].keys)
+            if r is not None:
+                out.append(r)
+    return out
+
+
+def _set_claims(model: DataModel, sentence: Sentence, t: re.Match[str], rankable: set[str],
+                measure: str) -> list[Ranking]:
+    """"A and B were the two largest": every label of that dimension must rank in the set."""
+    n_text = (t.group("n1") or t.group("n2")).lower()
+    n = _COUNTS.get(n_text) or int(n_text)
+    low = bool(LOW.match(t.group("word") or "")) or (t.group("top") or "").lower() == "bottom"
+    out: list[Ranking] = []
+    for subject in _subjects(sentence, t, rankable):
+        r = _rank(model, sentence, subject, t, measure, low=low, wanted=n)
+        if r is not None and (not out or _dimension(model, r.subject) ==
+                              _dimension(model, out[0].subject)):
+            out.append(Ranking(f"{t.group(0)}", r.subject, measure, r.rank, r.of, n,
+                               r.leader, r.leader_value, within=True))
     return out
 
 
 def _rank(model: DataModel, sentence: Sentence, subject: Mention, m: re.Match[str],
-          measure: str) -> Ranking | None:
+          measure: str, low: bool | None = None, wanted: int | None = None,
+          among: frozenset[str] | None = None) -> Ranking | None:
     key = next(iter(sorted(subject.keys & ({k for keys, _ in model.cells for k in keys}
                                            | model.periods))), None)
     if key is None or len(subject.keys) > 1:
@@ -134,11 +215,15 @@ def _rank(model: DataModel, sentence: Sentence, subject: Mention, m: re.Match[st
                       and k not in coarser_periods(key))]
     values = {k: v for k, v in group_values(model, measure, dim, scope).items()
               if k != "(missing)" or k == key}  # NULL labels rank only when named
+    if among is not None:
+        values = {k: v for k, v in values.items() if k == key or k in among}
     if key not in values or len(values) < 2:
         return None
-    low = bool(LOW.match(m.group("word")))
+    if low is None:
+        low = bool(LOW.match(m.group("word")))
     ranked = sorted(values.items(), key=lambda kv: kv[1], reverse=not low)
     rank = next(i for i, (k, _) in enumerate(ranked, 1) if k == key)
-    wanted = ORDINALS.get((m.group("ord") or "").lower(), 1)
+    if wanted is None:
+        wanted = ORDINALS.get((m.groupdict().get("ord") or "").lower(), 1)
     leader, value = ranked[min(wanted, len(ranked)) - 1]
     return Ranking(m.group(0), key, measure, rank, len(ranked), wanted, leader, value)

@@ -174,19 +174,26 @@ def _check_date(model: DataModel, q: Quantity, mention: Mention | None, sentence
                       f'query does not filter on it: remove the period (in: "{sentence}").')
 
 
+_NTH = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+
+
 def _ranking_check(r: Ranking, sentence: str) -> ClaimCheck:
     claim = f"{r.claim} ({r.subject})"
     by = measure_name(r.measure)
+    where = f'(in: "{sentence}")'
     if r.ok:
         return ClaimCheck("ranking", claim, sentence, True, matched=f"rank {r.rank} by {by}")
-    if r.within:
-        return ClaimCheck("ranking", claim, sentence, False,
-                          f"The text puts {r.subject} among the {r.claim.lower()}, but by {by} "
-                          f'it ranks {r.rank} of {r.of} (in: "{sentence}").')
-    return ClaimCheck("ranking", claim, sentence, False,
-                      f"The text calls {r.subject} the {r.claim.lower()}, but by {by} that is "
-                      f"{r.leader} ({format_exact(round(r.leader_value, 2))}); {r.subject} "
-                      f'ranks {r.rank} of {r.of} (in: "{sentence}").')
+    leader = f"{r.leader} ({format_exact(round(r.leader_value, 2))})"
+    if r.claim.lower().endswith("than"):
+        message = (f'The text says {r.subject} is "{r.claim}" {r.leader}, but by {by} it is '
+                   f"the other way round: {leader} comes first {where}.")
+    elif r.within:
+        message = (f'The text puts {r.subject} among the "{r.claim}", but by {by} it ranks '
+                   f"{r.rank} of {r.of} {where}.")
+    else:
+        message = (f'The text ranks {r.subject} {_NTH.get(r.wanted, str(r.wanted))} ("{r.claim}"), '
+                   f"but by {by} that is {leader}; {r.subject} ranks {r.rank} of {r.of} {where}.")
+    return ClaimCheck("ranking", claim, sentence, False, message)
 
 
 def _range_checks(model: DataModel, s: Sentence) -> tuple[list[ClaimCheck], set[int]]:

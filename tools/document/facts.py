@@ -176,6 +176,8 @@ def build_model(result: QueryResult) -> DataModel:
     model.cells = [(k, {}) for k in row_keys]
     for m in measures:
         _measure_facts(model, m, row_keys, primary, bool(when))
+    if len(measures) > 1:
+        model.facts += ratio_facts(model)
     return model
 
 
@@ -224,14 +226,39 @@ def _measure_facts(model: DataModel, m: str, row_keys: list[frozenset[str]],
               Fact(max(nums), f"the highest {name}", cue=HIGH_CUE, unattached=True),
               Fact(min(nums), f"the lowest {name}", cue=LOW_CUE, unattached=True)]
     series = list(model.values[m].items())
+    additive = total > 0 and all(v >= 0 for v in nums) and not _PERCENT_NAME.search(m)
     if timed:
         facts += _time_facts(name, series)
-    elif total > 0 and all(v >= 0 for v in nums):
+        if additive:  # "December brought 17% of the year", "Q4 accounted for 41%"
+            facts += _period_shares(name, series, total)
+    elif additive:
         facts += _share_facts(name, series, total)
 
 
 def _about(keys: frozenset[str]) -> str:
     return " / ".join(sorted(keys)) or "a row"
+
+
+def _period_shares(name: str, series: list[tuple[str, float]], total: float) -> list[Fact]:
+    """Each period's and each coarser period's share of the whole span."""
+    groups: dict[str, float] = {}
+    for k, v in series:
+        for g in {k} | coarser_periods(k):
+            groups[g] = groups.get(g, 0.0) + v
+    return [Fact(v / total * 100, f"the share of {g} in total {name}", True, frozenset({g}))
+            for g, v in groups.items() if v != total]
+
+
+def ratio_facts(model: DataModel) -> list[Fact]:
+    """Per row, one measure per unit of another ("455.66 per unit", "1,616.89 per order")."""
+    facts = []
+    for keys, row in model.cells:
+        for a, b in permutations([m for m in model.measures if m in row], 2):
+            if row[b]:
+                facts.append(Fact(row[a] / row[b], f"the {measure_name(a)} per "
+                                  f"{measure_name(b)} of {_about(keys)}", False, keys,
+                                  cue=AVERAGE_CUE + r"|\beach\b"))
+    return facts
 
 
 def _share_facts(name: str, cells: list[tuple[str, float]], total: float) -> list[Fact]:

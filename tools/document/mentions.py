@@ -36,6 +36,8 @@ class Mention:
     text: str
     keys: frozenset[str]
     period: bool = False
+    #: for a rank claim: the period it is ranked within (a bare "Q4" -> each year's)
+    scope: str = ""
 
 
 @dataclass

@@ -112,6 +112,8 @@ def _subjects(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[
     lo, hi = sentence.clause(at)
     pool = [x for x in sentence.mentions if x.keys & rankable]
     seg_lo, seg_hi = sentence.segment(at)
+    near = [x for x in pool if lo <= x.start < hi or seg_lo <= x.start < seg_hi]
+    pool = near or pool  # a subject from another clause only when its own has none
     unit = _UNIT.match(sentence.masked[m.end():])
     width = _UNIT_WIDTH.get(unit.group("unit").lower(), 0) if unit else 0
 
@@ -125,6 +127,15 @@ def _subjects(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[
         wrong_side = side == 1 and x.start > at or side == -1 and x.start < at
         return (tier, not fits, wrong_side, abs(x.start - at))
     return sorted(pool, key=order)
+
+
+def _each_year(model: DataModel, subject: Mention) -> list[Mention]:
+    """A period named without its year ("the fourth quarter", with two years of data)
+    stands for each year's: rank each within its own year."""
+    if len(subject.keys) == 1 or not all(k in model.periods for k in subject.keys):
+        return [subject]
+    return [Mention(subject.start, subject.end, subject.text, frozenset({k}), True,
+                    scope=k[:4]) for k in sorted(subject.keys)]
 
 
 def _is_level_claim(sentence: Sentence, start: int, end: int) -> bool:
@@ -151,9 +162,10 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
                 not _is_level_claim(sentence, m.start(), m.end()):
             continue
         for subject in _subjects(sentence, m, rankable):
-            ranking = _rank(model, sentence, subject, m, measure)
-            if ranking is not None:
-                out.append(ranking)
+            found = [r for r in (_rank(model, sentence, one, m, measure)
+                                 for one in _each_year(model, subject)) if r is not None]
+            if found:
+                out += found
                 break
     return out
 
@@ -208,11 +220,12 @@ def _rank(model: DataModel, sentence: Sentence, subject: Mention, m: re.Match[st
     if key is None or len(subject.keys) > 1:
         return None  # a bare "March" with two years of data: which March is meant is unclear
     dim = _dimension(model, key)
-    scope = [k for other in sentence.mentions if other is not subject for k in other.keys
-             if _dimension(model, k) != dim and len(other.keys) == 1
-             and (k in model.periods or k in model.dimension_of)
-             and not (k in model.periods and key in model.periods
-                      and k not in coarser_periods(key))]
+    scope = [subject.scope] if subject.scope else \
+        [k for other in sentence.mentions if other is not subject for k in other.keys
+         if _dimension(model, k) != dim and len(other.keys) == 1
+         and (k in model.periods or k in model.dimension_of)
+         and not (k in model.periods and key in model.periods
+                  and k not in coarser_periods(key))]
     values = {k: v for k, v in group_values(model, measure, dim, scope).items()
               if k != "(missing)" or k == key}  # NULL labels rank only when named
     if among is not None:

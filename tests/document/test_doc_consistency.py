@@ -189,3 +189,37 @@ def test_bounds_and_approximations_are_checked_not_flagged():
 def test_a_total_is_no_figure_of_one_label_unless_the_sentence_says_so():
     assert failures(f"Electronics earned {TOTAL:,.0f}.")
     assert not failures(f"Electronics led a total of {TOTAL:,.0f}.")
+
+
+Y23 = sum(v for k, v in M.items() if k < "2024")
+Y24 = sum(v for k, v in M.items() if k >= "2024")
+
+
+def test_year_over_year_change_with_the_years_left_unsaid_or_implied():
+    yoy = (Y24 / Y23 - 1) * 100
+    assert not failures(f"Revenue grew {yoy:.1f}% year over year.", MONTHLY)
+    assert not failures(f"In 2024, revenue rose {yoy:.0f}% to {Y24 / 1e6:.2f} million.", MONTHLY)
+    assert failures(f"In 2024, revenue rose {yoy + 4:.0f}% to {Y24 / 1e6:.2f} million.", MONTHLY)
+
+
+def test_percentage_points_per_unit_ratios_and_counts_of_rises():
+    pp = (412_530.5 - 298_110.0) / TOTAL * 100
+    assert not failures(f"Electronics' share was {pp:.1f} percentage points above Home & Garden's.")
+    assert failures(f"Electronics' share was {pp + 2:.1f} percentage points above Home & Garden's.")
+    products = samples.product_measures()
+    name, units, revenue = products.rows[0]
+    assert not failures(f"{name} sold {units} units at an average of {revenue / units:,.2f} per unit.",
+                        products)
+    assert failures(f"{name} sold {units} units at an average of {revenue / units + 9:,.2f} per unit.",
+                    products)
+    values = [r[1] for r in MONTHLY.rows]
+    rises = sum(b > a for a, b in zip(values, values[1:]))
+    assert not failures(f"Revenue rose in {rises} of the 23 months.", MONTHLY)
+    assert failures(f"Revenue rose in {rises + 3} of the 23 months.", MONTHLY)
+
+
+def test_labels_listed_before_a_rank_word_form_a_set_claim():
+    assert not failures("Electronics (28.7%) and Home & Garden (20.8%) led.")
+    assert failures("Electronics and Books led.")
+    assert not failures("Clothing grew and Electronics was the largest.")  # the change is not ranked
+    assert failures("Clothing grew and Sports was the largest.")

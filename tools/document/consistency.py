@@ -79,7 +79,10 @@ def _compatible(fact: Fact, attached: Mention | None, allowed: set[str], sentenc
     if not fact.labels:
         return True
     if not fact.labels <= allowed:
-        return False
+        # a sentence naming no label at all ("grew 32% year over year") may quote a
+        # figure of periods it leaves unsaid
+        return not allowed and attached is None and all(
+            any(c.isdigit() for c in label) for label in fact.labels) and not fact.implied
     if fact.implied and any(len(k) == len(label) and k != label
                             for label in fact.labels for k in allowed):
         return False

@@ -41,6 +41,8 @@ AVERAGE_CUE = r"\b(average|mean|per|typical|avg)"
 REST_CUE = r"\b(other|others|rest|remaining|remainder|except|excluding|but|outside|non-)"
 HIGH_CUE = r"\b(highest|largest|biggest|strongest|best|top|peak\w*|most|maximum|record|led|leading)"
 LOW_CUE = r"\b(lowest|smallest|weakest|worst|least|fewest|bottom\w*|minimum|trough)"
+RISE_CUE = r"\b(rose|rise|rising|grew|grow|growth|increase\w*|gain\w*|up|higher|climb\w*)"
+FALL_CUE = r"\b(fell|fall|falling|declin\w*|decrease\w*|drop\w*|down|lower|dip\w*)"
 RANGE_CUE = r"\b(range|spread|gap|between|difference|apart)"
 
 
@@ -293,7 +295,15 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
             facts.append(Fact(g, f"the change in {name} from {k0} to {k1}", True, frozenset({k0, k1})))
         facts.append(Fact(v1 - v0, f"the difference in {name} from {k0} to {k1}", False,
                           frozenset({k0, k1})))
-    for (ka, va), (kb, vb) in zip(series, series[1:]):  # "up 12%": on the period before
+    steps = list(zip(series, series[1:]))
+    if steps:
+        facts += [Fact(sum(b > a for (_, a), (_, b) in steps), "the number of rises",
+                       cue=RISE_CUE),
+                  Fact(sum(b < a for (_, a), (_, b) in steps), "the number of falls",
+                       cue=FALL_CUE),
+                  Fact(len(steps), "the number of period-to-period changes",
+                       cue=RISE_CUE + "|" + FALL_CUE)]
+    for (ka, va), (kb, vb) in steps:  # "up 12%": on the period before
         g = _growth(va, vb)
         if g is not None:
             facts.append(Fact(g, f"the change in {name} from {ka} to {kb}", True, frozenset({kb}),
@@ -334,11 +344,12 @@ def _group_facts(name: str, ordered: list[tuple[str, list[float]]]) -> list[Fact
     for (ka, va), (kb, vb) in zip(ordered, ordered[1:]):
         a, b = sum(va), sum(vb)
         g = _growth(a, b)
-        if g is not None:
-            facts.append(Fact(g, f"the change in total {name} from {ka} to {kb}", True,
-                              frozenset({ka, kb})))
-        facts.append(Fact(b - a, f"the difference in total {name} from {ka} to {kb}",
-                          False, frozenset({ka, kb})))
+        for labels, implied in ((frozenset({ka, kb}), False), (frozenset({kb}), True)):
+            if g is not None:
+                facts.append(Fact(g, f"the change in total {name} from {ka} to {kb}", True,
+                                  labels, implied=implied))
+            facts.append(Fact(b - a, f"the difference in total {name} from {ka} to {kb}",
+                              False, labels, implied=implied))
     return facts
 
 
@@ -349,10 +360,17 @@ def pair_facts(model: DataModel, mentioned: set[str]) -> list[Fact]:
         name = measure_name(m)
         values = model.values.get(m, {})
         present = [k for k in mentioned if k in values]
+        percent = bool(_PERCENT_NAME.search(m))
+        total = sum(values.values())
         for a, b in permutations(present, 2):
             va, vb = values[a], values[b]
             pair = frozenset({a, b})
-            facts.append(Fact(vb - va, f"the difference in {name} between {a} and {b}", False, pair))
+            facts.append(Fact(vb - va, f"the difference in {name} between {a} and {b}",
+                              percent, pair))
+            if not percent and total > 0 and all(v >= 0 for v in values.values()):
+                facts.append(Fact((vb - va) / total * 100, f"the difference in share of "
+                                  f"{name} between {a} and {b}", True, pair))
+                facts.append(Fact(va + vb, f"the combined {name} of {a} and {b}", False, pair))
             g = _growth(va, vb)
             if g is not None:
                 facts.append(Fact(g, f"the change in {name} from {a} to {b}", True, pair))

@@ -25,7 +25,7 @@ LOW = re.compile(r"lowest|smallest|weakest|least|worst|fewest|slowest|minimum|bo
 _CHANGE = re.compile(r"^\W*(?:\w+\W+)?(?:increase|growth|gain|rise|jump|drop|decline|decrease|"
                      r"fall|change|swing|improvement)s?\b", re.I)
 _CHANGE_BEFORE = re.compile(r"\b(?:grew|rose|increased|gained|fell|dropped|declined|decreased|"
-                            r"improved|changed|jumped)\b[^,;]*$", re.I)
+                            r"improved|changed|jumped)\s+(?:\w+\s+)?(?:the\s+)?$", re.I)
 _NOT_RANK = re.compile(r"^\s+of\b", re.I)  # "most of", "top of"
 _COMPARATIVE = re.compile(r"\b(?P<the>the\s+)?(?P<word>higher|larger|bigger|stronger|greater|better|"
                           r"lower|smaller|weaker|worse|fewer)\b(?P<than>\s+than\b)?", re.I)
@@ -129,6 +129,39 @@ def _subjects(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[
     return sorted(pool, key=order)
 
 
+_FIGURE_GAP = r"[\s\d.,%()$€£kKmMbB-]*"
+_LIST_GAP = re.compile(rf"^{_FIGURE_GAP}(?:,|\band\b|&){_FIGURE_GAP}$", re.I)
+_TO_WORD_GAP = re.compile(rf"^{_FIGURE_GAP}(?:(?:were|are|was|both|together)\s+)*(?:the\s+)?$", re.I)
+
+
+def _listed_before(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[Mention]:
+    """The labels listed right before a rank word ("A and B led"), nothing between them
+    but figures, commas and "and"."""
+    text = sentence.masked
+    before = [x for x in sentence.mentions if x.end <= m.start() and x.keys & rankable
+              and len(x.keys) == 1]
+    if not before or not _TO_WORD_GAP.match(text[before[-1].end:m.start()]):
+        return []
+    run = [before[-1]]
+    for x in reversed(before[:-1]):
+        if not _LIST_GAP.match(text[x.end:run[0].start]):
+            break
+        run.insert(0, x)
+    return run
+
+
+def _group_claim(model: DataModel, sentence: Sentence, m: re.Match[str], group: list[Mention],
+                 measure: str) -> list[Ranking]:
+    low = bool(LOW.match(m.group("word")))
+    out = []
+    for subject in group:
+        r = _rank(model, sentence, subject, m, measure, low=low, wanted=len(group))
+        if r is not None:
+            out.append(Ranking(m.group(0), r.subject, measure, r.rank, r.of, len(group),
+                               r.leader, r.leader_value, within=True))
+    return out
+
+
 def _each_year(model: DataModel, subject: Mention) -> list[Mention]:
     """A period named without its year ("the fourth quarter", with two years of data)
     stands for each year's: rank each within its own year."""
@@ -160,6 +193,10 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
     for m in RANK_WORD.finditer(sentence.masked):
         if any(t.start() <= m.start() < t.end() for t in sets) or \
                 not _is_level_claim(sentence, m.start(), m.end()):
+            continue
+        group = _listed_before(sentence, m, rankable)
+        if len(group) > 1:  # "A and B led", "A (28.7%) and B (20.8%) were the largest"
+            out += _group_claim(model, sentence, m, group, measure)
             continue
         for subject in _subjects(sentence, m, rankable):
             found = [r for r in (_rank(model, sentence, one, m, measure)

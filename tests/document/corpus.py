@@ -79,6 +79,10 @@ QUERIES: dict[str, tuple[str, str, str, str, str | None]] = {
                           "InvoiceMonth, ROUND(SUM(Total), 2) AS MonthlyTotal FROM Invoice WHERE "
                           "InvoiceDate >= '2022-07-01' GROUP BY 1 ORDER BY 1", "InvoiceMonth",
                           "MonthlyTotal", None),
+    "music_year_month": ("music", 'SELECT CAST(strftime(\'%Y\', InvoiceDate) AS INTEGER) AS "Year", '
+                         'CAST(strftime(\'%m\', InvoiceDate) AS INTEGER) AS "Month", '
+                         'ROUND(SUM(Total), 2) AS Sales FROM Invoice GROUP BY 1, 2 ORDER BY 1, 2',
+                         "Year+Month", "Sales", None),
     "music_avg_invoice": ("music", 'SELECT BillingCountry AS "Country", ROUND(AVG(Total), 2) AS '
                           '"Average Invoice", COUNT(*) AS "Invoice Count" FROM Invoice GROUP BY 1 '
                           "HAVING COUNT(*) >= 20 ORDER BY 2 DESC", "Country", "Average Invoice",
@@ -222,6 +226,12 @@ TEMPLATES: dict[str, list[str]] = {
         "{k:@1} was the best month, at {v:@1|c}.",
         "In {km:^+1} 2022 sales were {v:^+1|c}, and in {km:^+2} they were {v:^+2|c}.",
     ],
+    "music_year_month": [
+        "Sales were {v:2022-03|c} in March 2022 and {v:2021-03|c} in March 2021.",
+        "In 2022, sales peaked in {km:@y2022} at {v:@y2022|c}.",
+        "Across 2021 the store sold {y:2021|c}, against {y:2022|c} in 2022.",
+        "December 2022 brought {v:2022-12|c}, up from {v:2022-11|c} in November.",
+    ],
     "music_avg_invoice": [
         "At {v:@2|c2}, {k:@2} had the second-highest average invoice.",
         "The average invoice was highest in {k:@1}, at {v:@1|c2}.",
@@ -263,7 +273,11 @@ def _key_of(cell: Any) -> str:
 
 def load(result: QueryResult, label: str, measure: str, second: str | None) -> Data:
     rows = result.records()
-    keys = [_key_of(r[label]) for r in rows]
+    if "+" in label:  # separate year and month number columns
+        year, month = label.split("+")
+        keys = [f"{r[year]}-{int(r[month]):02d}" for r in rows]
+    else:
+        keys = [_key_of(r[label]) for r in rows]
     return Data(result, keys, {k: float(r[measure]) for k, r in zip(keys, rows)},
                 {k: float(r[second]) for k, r in zip(keys, rows)} if second else {})
 

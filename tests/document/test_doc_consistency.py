@@ -223,3 +223,22 @@ def test_labels_listed_before_a_rank_word_form_a_set_claim():
     assert failures("Electronics and Books led.")
     assert not failures("Clothing grew and Electronics was the largest.")  # the change is not ranked
     assert failures("Clothing grew and Sports was the largest.")
+
+
+def test_month_number_columns_are_periods_with_or_without_a_year_column():
+    yearless = QueryResult(
+        sql="SELECT CAST(strftime('%m', d) AS INTEGER) AS month, SUM(x) AS revenue FROM t "
+            "WHERE d LIKE '2024%' GROUP BY 1",
+        columns=[ColumnInfo(name="month", kind="integer"), ColumnInfo(name="revenue", kind="number")],
+        rows=[[m, 1000.0 * m + 5] for m in range(1, 13)])
+    assert not failures("Revenue in March 2024 was 3,005; in 2024 it peaked in December.", yearless)
+    assert failures("March brought 4,005.", yearless)
+    assert failures("Revenue peaked in June.", yearless)
+    dated = QueryResult(
+        sql="q", columns=[ColumnInfo(name="year", kind="integer"),
+                          ColumnInfo(name="month", kind="integer"),
+                          ColumnInfo(name="revenue", kind="number")],
+        rows=[[y, m, 1000.0 * m + y] for y in (2023, 2024) for m in range(1, 13)])
+    assert not failures("Revenue in March 2024 was 5,024; in 2023 it peaked in December.", dated)
+    assert failures("Revenue in March 2024 was 5,023.", dated)  # March 2023's
+    assert failures("In 2023 revenue peaked in March.", dated)

@@ -160,10 +160,13 @@ def _bound_message(q: Quantity, word: str, facts: list[Fact], attached: Mention 
 
 def _check_date(model: DataModel, q: Quantity, mention: Mention | None, sentence: str) -> ClaimCheck:
     keys = mention.keys if mention else frozenset({q.period})
+    yearless = bool(model.periods) and all(p.startswith("*") for p in model.periods)
     if model.periods:
         if any(k in model.periods or coarser_periods(k) & model.periods and len(k) == 10
                for k in keys):
             return ClaimCheck("date", q.raw, sentence, True, matched=", ".join(sorted(keys)))
+        if yearless and q.period[:4] in model.result.sql:
+            return ClaimCheck("date", q.raw, sentence, True, matched="the query's filter")
         months = sorted(p for p in model.periods if len(p) in (7, 10) and "Q" not in p) or \
             sorted(p for p in model.periods if len(p) == 4)
         span = f"{months[0]} to {months[-1]}" if months else "other periods"

@@ -91,6 +91,8 @@ def _quarter(month_key: str) -> str:
 
 def coarser_periods(key: str) -> set[str]:
     """The month, quarter and year a period key lies in (itself excluded)."""
+    if key.startswith("*"):  # a month without its year lies in a quarter without one
+        return {_quarter(key)} if len(key) == 4 and "Q" not in key else set()
     out = set()
     if len(key) == 10:
         out.add(key[:7])
@@ -129,7 +131,42 @@ def _period_column(result: QueryResult, analysis: dict[str, Any]) -> str | None:
     return None
 
 
-def _row_keys(result: QueryResult, when: str | None, dims: list[str]) -> list[frozenset[str]]:
+_YEAR_NAME = re.compile(r"(^|_)(year|yr|yyyy)s?($|_)", re.I)
+_PART_NAME = {"month": re.compile(r"(^|_)(month|mon|mm)s?($|_)", re.I),
+              "quarter": re.compile(r"(^|_)(quarter|qtr|q)s?($|_)", re.I)}
+_PART_RANGE = {"month": 12, "quarter": 4}
+
+
+def _int_cell(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def calendar_parts(result: QueryResult) -> tuple[str, list[str]] | None:
+    """A month or quarter number column (with a year column beside it, if any) read as
+    periods: (column, "2024-03" / "*-03" per row), or None."""
+    names = [re.sub(r"(?<=[a-z])(?=[A-Z])", "_", n) for n in result.column_names]
+    year = next((c for c, n in zip(result.column_names, names) if _YEAR_NAME.search(n) and all(
+        (i := _int_cell(v)) is not None and 1000 <= i <= 3000
+        for v in column_values(result, c))), None)
+    for part, pattern in _PART_NAME.items():
+        for column, name in zip(result.column_names, names):
+            cells = [_int_cell(v) for v in column_values(result, column)]
+            if pattern.search(name) and cells and all(
+                    c is not None and 1 <= c <= _PART_RANGE[part] for c in cells):
+                years = column_values(result, year) if year else ["*"] * len(cells)
+                fmt = "{}-{:02d}" if part == "month" else "{}-Q{}"
+                return column, [fmt.format(str(y).strip(), c) for y, c in zip(years, cells)]
+    return None
+
+
+def _row_keys(result: QueryResult, when: str | None, dims: list[str],
+              time_keys: list[str] | None = None) -> list[frozenset[str]]:
     days = bool(when) and _daily(column_values(result, when))  # type: ignore[arg-type]
     columns = [(d, column_values(result, d)) for d in dims]
     keys = []
@@ -137,7 +174,10 @@ def _row_keys(result: QueryResult, when: str | None, dims: list[str]) -> list[fr
         row: set[str] = set()
         for d, vals in columns:
             v = vals[i]
-            key = period_key(v, days) if d == when else ("(missing)" if v is None else str(v))
+            if d == when and time_keys is not None:
+                key: str | None = time_keys[i]
+            else:
+                key = period_key(v, days) if d == when else ("(missing)" if v is None else str(v))
             if key:
                 row.add(key)
         keys.append(frozenset(row))
@@ -148,8 +188,12 @@ def build_model(result: QueryResult) -> DataModel:
     """Read `result` once: which columns are measures and labels, and the global facts."""
     analysis = analyze(result)
     measures = analysis["quantitative"]
-    when = analysis.get("time_column") or _period_column(result, analysis)
-    others = [c for c in analysis["nominal"] + analysis["ordinal"] if c != when]
+    parts = calendar_parts(result)
+    when = parts[0] if parts else analysis.get("time_column") or _period_column(result, analysis)
+    year_column = next((c for c in result.column_names if parts and c != when
+                        and _YEAR_NAME.search(c) and c in analysis["ordinal"]), None)
+    others = [c for c in analysis["nominal"] + analysis["ordinal"] if c not in (when, year_column)]
+    measures = [m for m in measures if m not in (when, year_column)]
     label = when or next(iter(others), None)
     dims = ([when] if when else []) + others[:2]
     model = DataModel(result, measures, label, when)
@@ -162,7 +206,7 @@ def build_model(result: QueryResult) -> DataModel:
         for v in column_values(result, col):
             if v is not None:
                 model.labels[str(v).lower()] = str(v)
-    row_keys = _row_keys(result, when, dims)
+    row_keys = _row_keys(result, when, dims, parts[1] if parts else None)
     if not when and label and None in column_values(result, label):
         model.labels["(missing)"] = "(missing)"
     primary = [_primary(model, k, when, others) for k in row_keys]
@@ -187,7 +231,7 @@ def _primary(model: DataModel, keys: frozenset[str], when: str | None,
              others: list[str]) -> str | None:
     """The key of a row's main dimension (the period, else the first label column)."""
     for k in keys:
-        if when and period_key(k, True) == k:
+        if when and (period_key(k, True) == k or k.startswith("*-")):
             return k
     if not when:
         for k in keys:
@@ -324,6 +368,8 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
 
 def _group_key(key: str, level: str) -> str | None:
     """The year / quarter / month a period key lies in, if it is finer than that."""
+    if key.startswith("*"):
+        return None
     if level == "year":
         return key[:4] if len(key) > 4 else None
     if level == "quarter":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .facts import DataModel
+from .facts import DataModel, coarser_periods
 from .numbers import Quantity, extract_quantities
 
 _CLAUSE = re.compile(
@@ -72,8 +72,9 @@ class Sentence:
             return self.respectively[start]
         lo, hi = self.clause(start)
         inside = [m for m in self.mentions if lo <= m.start < hi]
-        if inside:
-            return min(inside, key=lambda m: (abs(m.start - start), m.start > start))
+        if inside:  # the nearest; "March" before the "2024" it lies in
+            return min(inside, key=lambda m: (_coarser(m, inside), abs(m.start - start),
+                                              m.start > start))
         lo, hi = self.segment(start)
         before = [m for m in self.mentions if m.end <= start and m.start >= lo]
         if before:
@@ -82,12 +83,20 @@ class Sentence:
         return min(after, key=lambda m: m.start) if after else None
 
 
+def _coarser(m: Mention, others: list[Mention]) -> bool:
+    """True when `m` is a period that contains another mentioned period."""
+    return m.period and any(o is not m and o.period and any(
+        m.keys & coarser_periods(k) for k in o.keys) for o in others)
+
+
 def _label_mentions(model: DataModel, sentence: str) -> tuple[str, list[Mention]]:
     found: list[Mention] = []
     masked = sentence
     for low in sorted(model.labels, key=len, reverse=True):
         if len(low) < 2 or (_NUMERIC_LABEL.match(low) and not re.fullmatch(r"\d{4}", low)):
             continue  # "1" or "3.5" as a label would swallow every figure
+        if model.labels[low] in model.periods:
+            continue  # "2024", "2024-Q1": read as dates, so "March 2024" stays one period
         for m in re.finditer(r"(?<![\w.,])" + re.escape(low) + r"(?![\w]|[.,]\d)", masked, re.I):
             label = model.labels[low]
             found.append(Mention(m.start(), m.end(), sentence[m.start():m.end()],
@@ -107,6 +116,9 @@ def resolve_period(model: DataModel, period: str, years: list[str]) -> frozenset
         return frozenset(k for r in resolved for k in r) or frozenset({period})
     if len(period) == 10 and period not in model.periods and period[:7] in model.periods:
         return frozenset({period[:7]})
+    yearless = "*" + period[4:]
+    if period not in model.periods and len(period) > 4 and yearless in model.periods:
+        return frozenset({yearless})  # "March 2024" against a month-number column
     return frozenset({period})
 
 

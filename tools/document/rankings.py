@@ -60,7 +60,9 @@ class Ranking:
 
 
 def _granularity(key: str) -> int:
-    return 4 if len(key) == 4 else 6 if "Q" in key else len(key)
+    """4 year, 6 quarter, 7 month, 10 day ("*-03", a month without its year, is a month)."""
+    size = len(key) + 3 if key.startswith("*") else len(key)
+    return 6 if "Q" in key else size
 
 
 def _dimension(model: DataModel, key: str) -> str:

@@ -73,7 +73,7 @@ class Sentence:
         lo, hi = self.clause(start)
         inside = [m for m in self.mentions if lo <= m.start < hi]
         if inside:  # the nearest; "March" before the "2024" it lies in
-            return min(inside, key=lambda m: (_coarser(m, inside), abs(m.start - start),
+            return min(inside, key=lambda m: (coarser_mention(m, inside), abs(m.start - start),
                                               m.start > start))
         lo, hi = self.segment(start)
         before = [m for m in self.mentions if m.end <= start and m.start >= lo]
@@ -83,7 +83,7 @@ class Sentence:
         return min(after, key=lambda m: m.start) if after else None
 
 
-def _coarser(m: Mention, others: list[Mention]) -> bool:
+def coarser_mention(m: Mention, others: list[Mention]) -> bool:
     """True when `m` is a period that contains another mentioned period."""
     return m.period and any(o is not m and o.period and any(
         m.keys & coarser_periods(k) for k in o.keys) for o in others)
@@ -128,16 +128,26 @@ def read_sentence(model: DataModel, sentence: str, context_years: list[str]) -> 
     masked, mentions = _label_mentions(model, sentence)
     quantities = extract_quantities(masked)
     dates = [q for q in quantities if q.kind == "date"]
-    years = sorted({q.period[:4] for q in dates if not q.period.startswith("*")}) or context_years
+    segments = [0] + [m.end() for m in _SEGMENT.finditer(masked)] + [len(masked) + 1]
     for q in dates:
-        mentions.append(Mention(q.start, q.end, q.raw, resolve_period(model, q.period, years),
-                                True))
+        mentions.append(Mention(q.start, q.end, q.raw, resolve_period(
+            model, q.period, _years_near(q, dates, segments) or context_years), True))
     mentions += _relative_mentions(masked, mentions)
     mentions = [m for m in mentions if m.keys & _attachable(model)]
     mentions.sort(key=lambda m: m.start)
     cuts = [0] + [m.start() for m in _CLAUSE.finditer(masked)]
     return Sentence(sentence, masked, mentions, quantities, cuts,
                     _respectively(masked, mentions, quantities))
+
+
+def _years_near(q: Quantity, dates: list[Quantity], segments: list[int]) -> list[str]:
+    """The years written in `q`'s own segment of the sentence, else in the whole sentence."""
+    seg = next((a, b) for a, b in zip(segments, segments[1:]) if a <= q.start < b)
+    for pool in ([d for d in dates if seg[0] <= d.start < seg[1]], dates):
+        years = sorted({d.period[:4] for d in pool if not d.period.startswith("*")})
+        if years:
+            return years
+    return []
 
 
 def _attachable(model: DataModel) -> set[str]:

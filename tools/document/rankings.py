@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .facts import DataModel, coarser_periods, measure_name
-from .mentions import Mention, Sentence
+from .mentions import Mention, Sentence, coarser_mention as _coarser
 
 RANK_WORD = re.compile(
     r"\b(?:(?P<ord>second|third|fourth|fifth|2nd|3rd|4th|5th)[- ]?)?"
@@ -123,11 +123,11 @@ def _subjects(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[
     side = 1 if _COPULA_BEFORE.search(sentence.masked[:at]) else \
         -1 if _COPULA_AFTER.match(sentence.masked[m.end():]) else 0
 
-    def order(x: Mention) -> tuple[int, int, int, int]:
+    def order(x: Mention) -> tuple[int, bool, bool, bool, int]:
         tier = 0 if lo <= x.start < hi else 1 if seg_lo <= x.start < seg_hi else 2
         fits = not width or any(_granularity(k) == width for k in x.keys)
         wrong_side = side == 1 and x.start > at or side == -1 and x.start < at
-        return (tier, not fits, wrong_side, abs(x.start - at))
+        return (tier, not fits, _coarser(x, pool), wrong_side, abs(x.start - at))
     return sorted(pool, key=order)
 
 

@@ -107,8 +107,8 @@ def polish(spec: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
     x = encoding.get("x")
     if isinstance(x, dict) and x.get("type") in ("nominal", "ordinal") and "timeUnit" not in x:
         labels = list(dict.fromkeys(str(r.get(x.get("field"))) for r in rows))
-        width = spec.get("width") if isinstance(spec.get("width"), (int, float)) else 400
-        angle = label_angle(labels, float(width))
+        width = spec.get("width")
+        angle = label_angle(labels, float(width) if isinstance(width, (int, float)) else 400.0)
         x["axis"] = {**x.get("axis", {}), "labelAngle": angle,
                      **({"labelAlign": "right"} if angle == -45 else {})}
     return spec

@@ -214,6 +214,12 @@ def build_model(result: QueryResult) -> DataModel:
         model.periods = {k for k in primary if k}
         for k in list(model.periods):
             model.periods |= coarser_periods(k)
+        kinds = {"years": lambda p: len(p) == 4, "quarters": lambda p: "Q" in p,
+                 "months": lambda p: len(p) == 7 and "Q" not in p}
+        for unit, is_kind in kinds.items():  # "over 2 years", "in 8 quarters"
+            count = sum(1 for p in model.periods if is_kind(p) and not p.startswith("*"))
+            if count:
+                facts.append(Fact(count, f"the number of {unit} covered"))
     for d in dims:
         for v, keys in zip(column_values(result, d), row_keys):
             for k in keys:

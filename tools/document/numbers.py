@@ -113,8 +113,9 @@ def extract_quantities(text: str) -> list[Quantity]:
         decimals = len(num.split(".")[1]) if "." in num else 0
         value = float(num.replace(",", ""))
         scale_word = (m.group("scale") or "").lower()
-        if scale_word == "m" and m.group("scale") == "m" and not m.group("cur"):
-            scale_word = ""  # "5 m" is metres more often than millions without a currency
+        if scale_word == "m" and m.group("scale") == "m" and not m.group("cur") \
+                and m.start("scale") > m.end("num"):
+            scale_word = ""  # "5 m" is metres more often than millions; "1.2m" is millions
         scale = _SCALES.get(scale_word, 1.0)
         sign = -1.0 if m.group("sign") else 1.0
         raw_start = m.start("cur") if m.group("cur") else (m.start("sign") if m.group("sign") else start)

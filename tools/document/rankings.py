@@ -187,6 +187,8 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
     rankable |= {p for k in list(rankable) if k in model.periods for p in coarser_periods(k)}
     low_text = sentence.text.lower()
     named = [ms for ms in model.measures if measure_name(ms) in low_text]
+    if not named and len(model.measures) > 1:
+        return out  # "the most popular" with units and revenue: by which? not ours to guess
     measure = (named or model.measures)[0]
     sets = list(_TOP_SET.finditer(sentence.masked))
     for t in sets:

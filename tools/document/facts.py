@@ -428,4 +428,8 @@ def pair_facts(model: DataModel, mentioned: set[str]) -> list[Fact]:
                 facts.append(Fact(g, f"the change in {name} from {a} to {b}", True, pair))
             if va:
                 facts.append(Fact(vb / va, f"the ratio of {name} of {b} to {a}", False, pair))
+        if len(present) >= 3 and not percent:  # "A, B and C together brought X"
+            facts.append(Fact(sum(values[k] for k in present), f"the combined {name} of "
+                              f"{', '.join(sorted(present))}", False, frozenset(present),
+                              cue=TOTAL_CUE + r"|\b(jointly|between them)"))
     return facts

@@ -17,8 +17,8 @@ MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _MONTH_WORD = (r"(?P<mname>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_QUARTER_WORD = r"(?P<qword>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter"
-_QUARTER_WORDS = {"first": "1", "second": "2", "third": "3", "fourth": "4",
+_QUARTER_WORD = r"(?P<qword>first|second|third|fourth|final|1st|2nd|3rd|4th)\s+quarter"
+_QUARTER_WORDS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "final": "4",
                   "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
 _DATE_PATTERNS = [
     re.compile(r"(?<![\w.])(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12]\d|3[01]))?(?![\w.]*\d)"),

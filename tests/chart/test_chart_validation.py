@@ -84,3 +84,25 @@ def test_sum_of_a_text_column_and_a_summed_measure_typed_nominal_are_refused():
     assert not check({"field": "revenue", "type": "nominal"}).valid
     assert check({"field": "revenue", "aggregate": "sum", "type": "quantitative"}).valid
     assert check({"field": "category", "aggregate": "count", "type": "quantitative"}).valid
+
+
+def test_valid_encodings_the_new_checks_must_not_refuse():
+    rows = [{"d": "2024-01-03", "t": 1704240000000, "s": "12.5", "c": "A", "q": 3},
+            {"d": "2024-02-01", "t": 1706745600000, "s": "3", "c": "B", "q": 5}]
+
+    def valid(encoding, mark="bar"):
+        return validate_spec({"data": {"values": rows}, "mark": mark, "encoding": encoding}).valid
+
+    # epoch milliseconds are real times; numeric strings sum; the latest date is a max
+    assert valid({"x": {"field": "t", "type": "temporal"},
+                  "y": {"field": "s", "aggregate": "sum", "type": "quantitative"}}, "line")
+    assert valid({"x": {"field": "c", "type": "nominal"},
+                  "y": {"field": "d", "aggregate": "max", "type": "temporal"}})
+    # a small number used as a category beside a measure (a histogram of quantities)
+    assert valid({"x": {"field": "q", "type": "ordinal"},
+                  "y": {"aggregate": "count", "type": "quantitative"}})
+    # a heatmap: measures on colour, categories on both axes
+    assert valid({"x": {"field": "c", "type": "nominal"}, "y": {"field": "q", "type": "ordinal"},
+                  "color": {"field": "s", "type": "quantitative"}}, "rect")
+    assert not valid({"x": {"field": "c", "type": "nominal"},
+                      "y": {"field": "c", "aggregate": "max", "type": "quantitative"}})

@@ -96,6 +96,19 @@ def _derived_fields(spec: Any) -> set[str]:
 
 
 _TEXT_AGGREGATES = ("count", "distinct", "valid", "missing", "values")
+_ORDER_AGGREGATES = ("min", "max", "argmin", "argmax")
+#: numbers this large are epoch milliseconds (after March 1973), a real time
+_EPOCH_MS_FLOOR = 1e11
+
+
+def _numeric(value: Any) -> bool:
+    """A number, or a string a Vega expression coerces to one ("12.5")."""
+    if is_number(value):
+        return True
+    try:
+        return isinstance(value, str) and value.strip() != "" and float(value) == float(value)
+    except ValueError:
+        return False
 _MEASURE_CHANNELS = ("theta", "size", "radius")
 _LENGTH_MARKS = ("bar", "line", "area", "arc", "trail")
 
@@ -108,11 +121,12 @@ def _type_problem(where: str, name: str, vl_type: str, values: list[Any], role: 
     """Why `values` cannot be drawn as `vl_type` (None when they can)."""
     present = [v for v in values if v is not None]
     if vl_type == "quantitative" and not (role == "quantitative" or (
-            present and all(is_number(v) for v in present))):
+            present and all(_numeric(v) for v in present))):
         return (f"{where}: field {name!r} is encoded as quantitative but its values are "
                 f"{role} (e.g. {_example(values)!r}).")
     if vl_type == "temporal":
-        if present and all(is_number(v) for v in present):
+        if present and all(is_number(v) for v in present) and not all(
+                abs(v) >= _EPOCH_MS_FLOOR for v in present):  # epoch milliseconds are fine
             first = _example(values)
             return (f"{where}: field {name!r} holds numbers (e.g. {first!r}) encoded as temporal; "
                     f"Vega-Lite reads a number as epoch milliseconds ({first!r} -> "
@@ -120,7 +134,7 @@ def _type_problem(where: str, name: str, vl_type: str, values: list[Any], role: 
                     "counts, or give it real dates ('2024-01-01').")
         if role != "temporal" and not (present and all(
                 is_iso_temporal(v) or (isinstance(v, str) and v.strip().isdigit() and len(v.strip()) == 4)
-                for v in present)):
+                or (is_number(v) and abs(v) >= _EPOCH_MS_FLOOR) for v in present)):
             return (f"{where}: field {name!r} is encoded as temporal but its values are "
                     f"{role} (e.g. {_example(values)!r}).")
     return None
@@ -133,7 +147,10 @@ def _aggregate_problem(where: str, name: str, definition: dict[str, Any], values
     if not isinstance(aggregate, str) or aggregate in _TEXT_AGGREGATES:
         return None
     present = [v for v in values if v is not None]
-    if present and not all(is_number(v) for v in present):
+    if aggregate in _ORDER_AGGREGATES and present and all(
+            is_iso_temporal(v) or _numeric(v) for v in present):
+        return None  # the latest date, the largest value
+    if present and not all(_numeric(v) for v in present):
         return (f"{where}: aggregate {aggregate!r} of field {name!r}, whose values are text "
                 f"(e.g. {_example(values)!r}): only count/distinct apply to a category. "
                 "Aggregate a numeric column, or use aggregate 'count'.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -43,10 +44,29 @@ def _unknown_keys(error: Any) -> list[str]:
     return [k for k in error.instance if k not in known] if isinstance(error.instance, dict) else []
 
 
-def _best(error: Any, other_types: dict[tuple[Any, ...], set[str]]) -> list[Any]:
-    """The leaf errors of the branch(es) of an anyOf/oneOf the instance came closest to:
-    of the right JSON type, with the fewest unknown or missing keys, then the fewest errors.
-    Types of the branches rejected for their JSON type go to `other_types` (for "or a number")."""
+@dataclass
+class _Alternatives:
+    """What the rejected branches at each path would have accepted (for the message)."""
+
+    types: dict[tuple[Any, ...], set[str]] = field(default_factory=lambda: defaultdict(set))
+    properties: dict[tuple[Any, ...], set[str]] = field(default_factory=lambda: defaultdict(set))
+    required: dict[tuple[Any, ...], set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _score(leaves: list[Any], root: tuple[Any, ...]) -> tuple[bool, int, int]:
+    """(wrong JSON type, unknown or missing keys, distinct failing paths): lower is closer.
+    Enum alternatives at one path count once - they are options, not separate problems."""
+    wrong_type = any(leaf.validator == "type" and tuple(leaf.absolute_path) == root
+                     for leaf in leaves)
+    unknown = sum(len(_unknown_keys(leaf)) for leaf in leaves
+                  if leaf.validator == "additionalProperties")
+    unknown += sum(leaf.validator == "required" for leaf in leaves)
+    return wrong_type, unknown, len({tuple(leaf.absolute_path) for leaf in leaves})
+
+
+def _best(error: Any, alt: _Alternatives) -> list[Any]:
+    """The leaf errors of the branch(es) of an anyOf/oneOf the instance came closest to
+    (see `_score`); what the other branches accept is noted in `alt`."""
     if not error.context:
         return [error]
     root = tuple(error.absolute_path)
@@ -55,17 +75,17 @@ def _best(error: Any, other_types: dict[tuple[Any, ...], set[str]]) -> list[Any]
         branches[sub.relative_schema_path[0] if sub.relative_schema_path else 0].append(sub)
     scored = []
     for subs in branches.values():
-        leaves = [leaf for sub in subs for leaf in _best(sub, other_types)]
-        wrong_type = [leaf for leaf in leaves
-                      if leaf.validator == "type" and tuple(leaf.absolute_path) == root]
-        for leaf in wrong_type:
-            value = leaf.validator_value
-            other_types[root] = other_types.get(root, set()) | set(
-                [value] if isinstance(value, str) else value)
-        unknown = sum(len(_unknown_keys(leaf)) for leaf in leaves
-                      if leaf.validator == "additionalProperties")
-        unknown += sum(leaf.validator == "required" for leaf in leaves)
-        scored.append(((bool(wrong_type), unknown, len(leaves)), leaves))
+        leaves = [leaf for sub in subs for leaf in _best(sub, alt)]
+        for leaf in leaves:
+            if tuple(leaf.absolute_path) != root:
+                continue
+            if leaf.validator == "type":
+                value = leaf.validator_value
+                alt.types[root] |= {value} if isinstance(value, str) else set(value)
+            elif leaf.validator == "additionalProperties" and isinstance(leaf.schema, dict):
+                alt.properties[root] |= set(leaf.schema.get("properties") or {})
+                alt.required[root] |= set(leaf.schema.get("required") or [])
+        scored.append((_score(leaves, root), leaves))
     best = min(score for score, _ in scored)
     return [leaf for score, leaves in scored if score == best for leaf in leaves]
 
@@ -88,9 +108,12 @@ def _suggest(value: Any, allowed: list[Any]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _explain(path: Any, errors: list[Any], other_types: set[str]) -> str:
+def _explain(path: Any, errors: list[Any], alt: _Alternatives) -> str:
     """One message for the errors found at one path."""
     where = _where(path)
+    key = tuple(path)
+    other_types = alt.types.get(key, set()) - {
+        e.validator_value for e in errors if e.validator == "type" and isinstance(e.validator_value, str)}
     alternatives = f", or a value of type {' / '.join(sorted(other_types))}" if other_types else ""
     allowed: list[Any] = []
     for e in errors:
@@ -101,11 +124,14 @@ def _explain(path: Any, errors: list[Any], other_types: set[str]) -> str:
     extra = [e for e in errors if e.validator == "additionalProperties"]
     if extra:
         e = extra[0]
-        known = sorted((e.schema.get("properties") or {}).keys())
-        bad = _unknown_keys(e)
+        known = sorted(set(e.schema.get("properties") or {}) | alt.properties.get(key, set()))
+        bad = [k for k in e.instance if k not in known] if isinstance(e.instance, dict) else []
         name = "channel" if path and list(path)[-1] == "encoding" else "property"
         hints = "; ".join(f"unknown {name} {k!r}{_suggest(k, known)}" for k in bad)
-        return f"{where}: {hints or e.message}. Allowed: {_listing(known)}."
+        # many kinds of object may stand here (transforms): name the keys that pick one
+        kinds = sorted(alt.required.get(key, set()))
+        listing = f"one of {_listing(kinds)}" if len(kinds) > 3 else _listing(known)
+        return f"{where}: {hints or e.message}. Allowed: {listing}."
     if allowed:
         value = errors[0].instance
         return (f"{where}: {value!r} is not allowed{_suggest(value, allowed)}. "
@@ -125,9 +151,9 @@ def explain_schema_errors(spec: dict[str, Any], limit: int = 5) -> list[str]:
     """The schema violations of `spec`, deepest path first, each naming value and options."""
     validator = _kind_validator(spec_kind(spec))
     by_path: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    other_types: dict[tuple[Any, ...], set[str]] = {}
+    alt = _Alternatives()
     for top in validator.iter_errors(spec):
-        leaves = _best(top, other_types)
+        leaves = _best(top, alt)
         deepest = max(len(e.absolute_path) for e in leaves)
         for e in leaves:
             if len(e.absolute_path) == deepest:
@@ -138,6 +164,4 @@ def explain_schema_errors(spec: dict[str, Any], limit: int = 5) -> list[str]:
     for path, errors in ordered:
         if not any(k[:len(path)] == path for k, _ in kept):
             kept.append((path, errors))
-    return [_explain(path, errors, other_types.get(path, set()) - {
-        e.validator_value for e in errors if e.validator == "type"
-        and isinstance(e.validator_value, str)}) for path, errors in kept[:limit]]
+    return [_explain(path, errors, alt) for path, errors in kept[:limit]]

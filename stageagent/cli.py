@@ -33,6 +33,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -97,6 +98,9 @@ def open_database(url: str | None, schema: str | None = None) -> Any:
         db.ping()
     except DatabaseError as exc:
         raise CLIError(f"database: {exc}") from None
+    except ValueError as exc:  # a URL SQLAlchemy cannot parse, bytes that are not text
+        raise CLIError(f"database: {_printable(str(target))} is not a usable URL or path: "
+                       f"{_printable(str(exc))}") from None
     check_tables(db, str(target), schema)
     return db
 
@@ -184,9 +188,21 @@ def _missing_key_message(exc: Any) -> str:
             f"choose another model with --model (or ${MODEL_ENV}), e.g. --model {other}")
 
 
+def _printable(text: str) -> str:
+    """`text` safe to print and to write as UTF-8 (undecodable argv bytes escaped), with
+    a password in a URL masked."""
+    text = re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def check_question(question: str) -> str:
     """The question, stripped; an empty one is a usage error (exit 2), not a traceback."""
     text = question.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CLIError(f"the question is not valid text (undecodable bytes): "
+                       f"{_printable(text)[:80]}") from None
     if not text:
         raise CLIError('the question is empty: ask something, e.g. stageagent report '
                        '"Which product categories brought the most revenue in 2024?"')
@@ -363,7 +379,7 @@ def _demo_db(args: argparse.Namespace) -> int:
     except ForeignTablesError as exc:
         raise CLIError(str(exc).replace("replace=True (--replace)", "--replace")) from None
     except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise CLIError(f"cannot create the demo database at {args.path}: "
+        raise CLIError(f"cannot create the demo database at {_printable(args.path)}: "
                        f"{str(exc).splitlines()[0]}") from None
     print(json.dumps({"path": str(args.path), "seed": args.seed, "rows": counts}))
     return 0

@@ -151,3 +151,15 @@ def test_ctrl_c_writes_the_incomplete_report_and_exits_130(tmp_path, sqlite_path
     md = (out / "report.md").read_text()
     assert "**Incomplete report**" in md and "stage `sql`" in md
     assert "Incomplete report" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "q", "--db", "postgresql+psycopg://u:secret@[::1"], "is not a usable URL"),
+    (["report", "q", "--db", "sqlite:///\udcff\udcfe"], "is not a usable URL"),
+    (["report", "ab\udcff"], "not valid text"),
+    (["demo-db", "postgresql+psycopg://u:secret@[::1"], "cannot create the demo database"),
+])
+def test_unparsable_urls_and_undecodable_bytes_are_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = _one_line_error(capsys)
+    assert message in err and "secret" not in err

@@ -12,6 +12,7 @@ Each correct paragraph yields planted variants, one wrong claim each:
 * same - the second label given the first label's value
 * off - a value 9% off (no such figure in the data)
 * rank - the subject of a rank word replaced by its neighbour ("the weakest month")
+* direction - "rose" written for a fall, or "fell" for a rise
 
 `build_corpus(tmp_dir)` returns (correct, planted) lists of `Case`.
 """
@@ -92,6 +93,7 @@ QUERIES: dict[str, tuple[str, str, str, str, str | None]] = {
 #: name -> paragraph templates (each a correct text once its slots are filled)
 TEMPLATES: dict[str, list[str]] = {
     "demo_monthly_2024": [
+        "Revenue {dir:2024-06,2024-07} from {v:2024-06|n} in June to {v:2024-07|n} in July 2024.",
         "Monthly revenue in 2024 ranged from {v:@-1|k} to {v:@1|k}. The year ended on a high "
         "note: December, at {v:2024-12|n}, was the best month, and November followed with "
         "{v:2024-11|n}.",
@@ -123,6 +125,7 @@ TEMPLATES: dict[str, list[str]] = {
         "Monthly revenue stood at {v:2024-06|c} in June and {v:2024-07|c} in July 2024.",
     ],
     "demo_monthly_orders": [
+        "Orders {dir:2024-01,2024-02} {g:2024-01,2024-02|1} from January to February 2024.",
         "In 2024, orders peaked in {km:@y2024} at {v:@y2024|i}.",
         "December 2024 saw {v:2024-12|i} orders. That was up from {v:2024-11|i} in November.",
         "Orders in Q4 2023 came to {q:2023-Q4|i}, and in Q4 2024 to {q:2024-Q4|i}.",
@@ -164,6 +167,7 @@ TEMPLATES: dict[str, list[str]] = {
         "In 2023, customers placed {v:2023|i} orders.",
     ],
     "demo_quarterly": [
+        "Revenue {dir:2024-Q2,2024-Q3} {g:2024-Q2,2024-Q3|1} from Q2 2024 to Q3 2024.",
         "Every fourth quarter stood out: {v:2023-Q4|m} in Q4 2023 and {v:2024-Q4|m} in Q4 2024, "
         "the two highest quarters.",
         "Revenue peaked in {k:@1} at {v:@1|m}.",
@@ -171,7 +175,7 @@ TEMPLATES: dict[str, list[str]] = {
         "The weakest quarter was {k:@-1}, with {v:@-1|n}.",
         "In the third quarter of 2024 revenue was {v:2024-Q3|n}, while the second quarter of "
         "2024 brought {v:2024-Q2|n}.",
-        "Revenue grew {g:2023-Q1,2024-Q4|1} from Q1 2023 to Q4 2024.",
+        "Revenue {dir:2023-Q1,2024-Q4} {g:2023-Q1,2024-Q4|1} from Q1 2023 to Q4 2024.",
     ],
     "demo_segment": [
         "By segment, {k:@1} led with {s:@1|1} of 2024 revenue, while {k:@-1} contributed "
@@ -190,14 +194,15 @@ TEMPLATES: dict[str, list[str]] = {
         "Sales in {k:@4} reached {v:@4|c}, against {v:@5|c} in {k:@5}.",
     ],
     "music_monthly": [
+        "Sales {dir:2022-03,2022-04} from {v:2022-03|c} in March to {v:2022-04|c} in April 2022.",
         "Sales were {v:2022-03|c} in March and {v:2022-04|c} in April 2022.",
         "In 2022 the store's weakest month was {km:@-1}.",
-        "Sales rose from {v:^|c} in January to {v:$|c} in December 2022.",
+        "Sales {dir:^,$} from {v:^|c} in January to {v:$|c} in December 2022.",
         "The best month of 2022 was {km:@1}, with sales of {v:@1|c}.",
         "{k:@-1} was the weakest month at {v:@-1|c}.",
         "Total 2022 sales were {t|c}.",
         "In {km:^+4} 2022 sales came to {v:^+4|c}, while {km:^+5} brought {v:^+5|c}.",
-        "Sales grew {g:^,$|1} between January and December 2022.",
+        "Sales {dir:^,$} {g:^,$|1} between January and December 2022.",
     ],
     "music_genre": [
         "Revenue by genre was led by {k:@1} ({v:@1|c}), with {k:@2} second ({v:@2|c}) and "
@@ -227,6 +232,8 @@ TEMPLATES: dict[str, list[str]] = {
         "In {km:^+1} 2022 sales were {v:^+1|c}, and in {km:^+2} they were {v:^+2|c}.",
     ],
     "music_year_month": [
+        "Sales {dir:2022-11,2022-12} from {v:2022-11|c} in November 2022 to {v:2022-12|c} in "
+        "December 2022.",
         "Sales were {v:2022-03|c} in March 2022 and {v:2021-03|c} in March 2021.",
         "In 2022, sales peaked in {km:@y2022} at {v:@y2022|c}.",
         "Across 2021 the store sold {y:2021|c}, against {y:2022|c} in 2022.",
@@ -371,6 +378,9 @@ def render(data: Data, template: str, edits: dict[int, tuple[str | None, float]]
         key = new_key or key
         if op == "n":
             text = str(len(data.values))
+        elif op == "dir":  # "rose" / "fell", from the data (factor -1 plants the opposite)
+            a, b = (resolve(data, k) for k in (key or "").split(","))
+            text = "rose" if (data.values[b] - data.values[a]) * factor >= 0 else "fell"
         elif op in _LABEL_OPS:
             text = display(resolve(data, key or ""), op)
         else:
@@ -398,6 +408,8 @@ def plant(data: Data, template: str) -> list[tuple[str, str]]:
             variants.append(("attribution", {i: (other, 1.0)}))
         if op in _VALUE_OPS:
             variants.append(("off", {i: (None, 1.09)}))
+        if op == "dir":
+            variants.append(("direction", {i: (None, -1.0)}))
     same_op = [i for i in value_slots if slots[i].group("op") == "v"]
     if len(same_op) >= 2:
         a, b = same_op[:2]

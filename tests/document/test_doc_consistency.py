@@ -127,7 +127,9 @@ def test_swapped_figures_of_two_labels_are_caught():
     right = f"Revenue rose from {M['2024-01']:,.0f} in January to {M['2024-12']:,.0f} in December 2024."
     swapped = f"Revenue rose from {M['2024-12']:,.0f} in January to {M['2024-01']:,.0f} in December 2024."
     assert not failures(right, MONTHLY)
-    assert len(failures(swapped, MONTHLY)) == 2
+    bad = failures(swapped, MONTHLY)
+    assert [c.kind for c in bad] == ["number", "number", "ranking"]  # both figures, and "rose"
+    assert "that is a fall, not a rise" in bad[2].message
 
 
 def test_two_labels_given_the_same_figure_are_caught():
@@ -242,3 +244,12 @@ def test_month_number_columns_are_periods_with_or_without_a_year_column():
     assert not failures("Revenue in March 2024 was 5,024; in 2023 it peaked in December.", dated)
     assert failures("Revenue in March 2024 was 5,023.", dated)  # March 2023's
     assert failures("In 2023 revenue peaked in March.", dated)
+
+
+def test_the_direction_word_must_match_the_sign_of_the_change():
+    g = (M["2024-12"] / M["2023-01"] - 1) * 100
+    assert not failures(f"Revenue rose {g:.1f}% from January 2023 to December 2024.", MONTHLY)
+    (bad,) = failures(f"Revenue fell {g:.1f}% from January 2023 to December 2024.", MONTHLY)
+    assert "a rise" in bad.message
+    assert failures(f"Revenue fell from {M['2023-01']:,.0f} in January 2023 to "
+                    f"{M['2024-12']:,.0f} in December 2024.", MONTHLY)

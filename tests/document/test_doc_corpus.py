@@ -38,7 +38,7 @@ def test_corpus_covers_both_schemas_and_every_kind_of_wrong_claim(corpus):
     correct, planted, _ = corpus
     assert {c.dataset.split("_")[0] for c in correct} == {"demo", "music"}
     kinds = Counter(c.planted for c in planted)
-    assert set(kinds) == {"attribution", "swap", "same", "off", "rank"}
+    assert set(kinds) == {"attribution", "swap", "same", "off", "rank", "direction"}
     assert len(correct) >= 90 and len(planted) >= 400
 
 

@@ -106,6 +106,21 @@ def _bounded(q: Quantity, word: str, fact: Fact) -> bool:
     return v >= x and (not word.lower().startswith("just") or v <= 1.15 * x)
 
 
+_RISE = re.compile(r"\b(rose|rise[sn]?|rising|grew|grow(?:s|n|th|ing)?|increas\w*|up|gain\w*|"
+                   r"climb\w*|jump\w*|higher|improv\w*|surg\w*|expand\w*)\b", re.I)
+_FALL = re.compile(r"\b(fell|fall(?:s|en|ing)?|declin\w*|decreas\w*|drop\w*|down|lower|"
+                   r"dipp?\w*|shrank|shrink\w*|contract\w*|slump\w*|los[st]\w*)\b", re.I)
+
+
+def _direction(s: Sentence, q: Quantity) -> int:
+    """+1 when the figure's clause says it rose, -1 when it says it fell, 0 when unclear."""
+    lo, hi = s.clause(q.start)
+    text = s.masked[max(0, lo - 40):hi] if lo == q.start else s.masked[lo:hi]
+    rise, fall = bool(_RISE.search(text)), bool(_FALL.search(text))
+    said = 0 if rise == fall else (1 if rise else -1)
+    return -(said or 1) if q.value < 0 else said  # "up -3.9%" and "a change of -3.9%" fell
+
+
 def _check_number(model: DataModel, q: Quantity, facts: list[Fact], s: Sentence,
                   allowed: set[str]) -> ClaimCheck:
     before = s.masked[:q.start]
@@ -124,6 +139,16 @@ def _check_number(model: DataModel, q: Quantity, facts: list[Fact], s: Sentence,
             and _TOP_N.search(before) and 0 < q.value <= len(model.result.rows):
         return ClaimCheck("number", q.raw, sentence, True, matched="a rank count")
     about = [f for f in matches if _compatible(f, attached, allowed, sentence)]
+    direction = _direction(s, q)
+    if about and direction and all(f.change for f in about):
+        agreeing = [f for f in about if (f.value > 0) == (direction > 0) or f.value == 0]
+        if not agreeing:
+            f = about[0]
+            return ClaimCheck("number", q.raw, sentence, False,
+                              f"The text says {q.raw} as a {'rise' if direction > 0 else 'fall'}, "
+                              f"but {f.description} is {_fmt(f)}: a "
+                              f"{'fall' if f.value < 0 else 'rise'}.{where}", f.description)
+        about = agreeing
     if about:
         return ClaimCheck("number", q.raw, sentence, True, matched=about[0].description)
     same_kind = [f for f in facts if f.percent == (q.kind == "percent")]
@@ -228,6 +253,33 @@ def _range_checks(model: DataModel, s: Sentence) -> tuple[list[ClaimCheck], set[
     return out, done
 
 
+_MOVE_FROM = re.compile(r"(?P<words>(?:\w+\s+){1,3})from\s*$", re.I)
+_MOVE_TO = re.compile(r"^[^;]*?\bto\s*$", re.I)
+
+
+def _movement_checks(s: Sentence) -> list[ClaimCheck]:
+    """"rose from X to Y" needs Y above X; "fell from X to Y" needs Y below X."""
+    figures = [q for q in s.quantities if q.kind != "date"]
+    out = []
+    for a, b in zip(figures, figures[1:]):
+        verb = _MOVE_FROM.search(s.masked[:a.start])
+        if not verb or a.kind != b.kind or not _MOVE_TO.match(s.masked[a.end:b.start]):
+            continue
+        words = verb.group("words").split()
+        said_by = [(1 if _RISE.fullmatch(w) else -1, w) for w in words
+                   if _RISE.fullmatch(w) or _FALL.fullmatch(w)]
+        if len({d for d, _ in said_by}) != 1 or a.value == b.value:
+            continue
+        said, word = said_by[-1]
+        ok = (b.value > a.value) == (said > 0)
+        out.append(ClaimCheck(
+            "ranking", f"{word} from {a.raw} to {b.raw}", s.text, ok,
+            "" if ok else f"The text says it {word} from {a.raw} to {b.raw}: that is a "
+            f"{'fall' if b.value < a.value else 'rise'}, not a {'rise' if said > 0 else 'fall'} "
+            f'(in: "{s.text}").', "the direction of the change"))
+    return out
+
+
 def _near(q: Quantity, value: float) -> bool:
     return abs(abs(q.value) - abs(value)) <= q.step / 2 + 1e-9 * max(1.0, abs(value))
 
@@ -252,7 +304,7 @@ def check_consistency(text: str, result: QueryResult | DataModel) -> Consistency
             else:
                 report.checks.append(_check_number(model, q, facts, s, allowed))
         report.checks += [_ranking_check(r, raw) for r in rank_claims(model, s)]
-        report.checks += ranges
+        report.checks += ranges + _movement_checks(s)
         periods = {k for m in s.mentions if m.period for k in m.keys}
         if periods:
             context, context_periods = years_of(s) or context, periods

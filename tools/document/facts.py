@@ -34,6 +34,8 @@ class Fact:
     implied: bool = False
     #: an extremum quoted without its label ("the lowest revenue was 40,120"): only then
     unattached: bool = False
+    #: a change over time: "fell" must not quote a rise
+    change: bool = False
 
 
 TOTAL_CUE = r"\b(total|overall|combined|together|altogether|all|sum|whole|entire|across|aggregate)"
@@ -342,9 +344,10 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
         (k0, v0), (k1, v1) = series[0], series[-1]
         g = _growth(v0, v1)
         if g is not None:
-            facts.append(Fact(g, f"the change in {name} from {k0} to {k1}", True, frozenset({k0, k1})))
+            facts.append(Fact(g, f"the change in {name} from {k0} to {k1}", True, frozenset({k0, k1}),
+                              change=True))
         facts.append(Fact(v1 - v0, f"the difference in {name} from {k0} to {k1}", False,
-                          frozenset({k0, k1})))
+                          frozenset({k0, k1}), change=True))
     steps = list(zip(series, series[1:]))
     if steps:
         facts += [Fact(sum(b > a for (_, a), (_, b) in steps), "the number of rises",
@@ -357,9 +360,9 @@ def _time_facts(name: str, cells: list[tuple[str, float]]) -> list[Fact]:
         g = _growth(va, vb)
         if g is not None:
             facts.append(Fact(g, f"the change in {name} from {ka} to {kb}", True, frozenset({kb}),
-                              implied=True))
+                              implied=True, change=True))
         facts.append(Fact(vb - va, f"the difference in {name} from {ka} to {kb}", False,
-                          frozenset({kb}), implied=True))
+                          frozenset({kb}), implied=True, change=True))
     for level in ("year", "quarter", "month"):
         groups: dict[str, list[float]] = {}
         for k, v in series:
@@ -399,9 +402,9 @@ def _group_facts(name: str, ordered: list[tuple[str, list[float]]]) -> list[Fact
         for labels, implied in ((frozenset({ka, kb}), False), (frozenset({kb}), True)):
             if g is not None:
                 facts.append(Fact(g, f"the change in total {name} from {ka} to {kb}", True,
-                                  labels, implied=implied))
+                                  labels, implied=implied, change=True))
             facts.append(Fact(b - a, f"the difference in total {name} from {ka} to {kb}",
-                              False, labels, implied=implied))
+                              False, labels, implied=implied, change=True))
     return facts
 
 
@@ -415,6 +418,9 @@ def pair_facts(model: DataModel, mentioned: set[str]) -> list[Fact]:
         percent = bool(_PERCENT_NAME.search(m))
         total = sum(values.values())
         for a, b in permutations(present, 2):
+            timed = a in model.periods and b in model.periods
+            if timed and order_key(b) < order_key(a):
+                continue  # a change over time runs from the earlier period to the later
             va, vb = values[a], values[b]
             pair = frozenset({a, b})
             facts.append(Fact(vb - va, f"the difference in {name} between {a} and {b}",
@@ -425,7 +431,8 @@ def pair_facts(model: DataModel, mentioned: set[str]) -> list[Fact]:
                 facts.append(Fact(va + vb, f"the combined {name} of {a} and {b}", False, pair))
             g = _growth(va, vb)
             if g is not None:
-                facts.append(Fact(g, f"the change in {name} from {a} to {b}", True, pair))
+                facts.append(Fact(g, f"the change in {name} from {a} to {b}", True, pair,
+                                  change=timed))
             if va:
                 facts.append(Fact(vb / va, f"the ratio of {name} of {b} to {a}", False, pair))
         if len(present) >= 3 and not percent:  # "A, B and C together brought X"

@@ -134,7 +134,9 @@ def _check_number(model: DataModel, q: Quantity, facts: list[Fact], s: Sentence,
         return ClaimCheck("number", f"{word} {q.raw}", sentence, bool(fits),
                           "" if fits else _bound_message(q, word, facts, attached, allowed, sentence, where),
                           fits[0].description if fits else "")
-    matches = [f for f in facts if _close(f, q)]
+    extra = facts[len(model.facts):]  # the sentence's pair facts; the model's are indexed
+    tolerance = q.step / 2 + 1e-9 * max(1.0, abs(q.value)) + 1e-9
+    matches = [f for f in model.facts_near(abs(q.value), tolerance) + extra if _close(f, q)]
     if not matches and q.kind == "number" and float(q.value).is_integer() \
             and _TOP_N.search(before) and 0 < q.value <= len(model.result.rows):
         return ClaimCheck("number", q.raw, sentence, True, matched="a rank count")

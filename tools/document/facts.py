@@ -9,7 +9,9 @@ so "Electronics had 12.5%" can be checked against Electronics, not any 12.5% in 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from itertools import permutations
 from typing import Any
 
@@ -67,6 +69,22 @@ class DataModel:
     #: label or period key -> the dimension (column) it belongs to
     dimension_of: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """Every row key and the coarser periods they lie in (what can be ranked)."""
+        keys = {k for row, _ in self.cells for k in row}
+        return frozenset(keys | {p for k in keys if k in self.periods for p in coarser_periods(k)})
+
+    @cached_property
+    def _by_size(self) -> tuple[list[float], list[Fact]]:
+        ordered = sorted(self.facts, key=lambda f: abs(f.value))
+        return [abs(f.value) for f in ordered], ordered
+
+    def facts_near(self, size: float, tolerance: float) -> list[Fact]:
+        """The facts whose absolute value lies within `tolerance` of `size` (bisected)."""
+        sizes, ordered = self._by_size
+        return ordered[bisect_left(sizes, size - tolerance):bisect_right(sizes, size + tolerance)]
+
 
 def period_key(value: Any, days: bool = False) -> str | None:
     """The period a cell names: "2024-03" for a month (or a day, unless `days`), "2024" for a year."""
@@ -91,10 +109,11 @@ def _quarter(month_key: str) -> str:
     return f"{year}-Q{(int(month) - 1) // 3 + 1}"
 
 
-def coarser_periods(key: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def coarser_periods(key: str) -> frozenset[str]:
     """The month, quarter and year a period key lies in (itself excluded)."""
     if key.startswith("*"):  # a month without its year lies in a quarter without one
-        return {_quarter(key)} if len(key) == 4 and "Q" not in key else set()
+        return frozenset({_quarter(key)}) if len(key) == 4 and "Q" not in key else frozenset()
     out = set()
     if len(key) == 10:
         out.add(key[:7])
@@ -102,7 +121,7 @@ def coarser_periods(key: str) -> set[str]:
         out.add(_quarter(key))
     if len(key) > 4:
         out.add(key[:4])
-    return out
+    return frozenset(out)
 
 
 def measure_name(measure: str) -> str:

@@ -183,8 +183,7 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
     out: list[Ranking] = []
     if not model.measures or not sentence.mentions:
         return out
-    rankable = {k for keys, _ in model.cells for k in keys}
-    rankable |= {p for k in list(rankable) if k in model.periods for p in coarser_periods(k)}
+    rankable = set(model.keys)
     low_text = sentence.text.lower()
     named = [ms for ms in model.measures if measure_name(ms) in low_text]
     if not named and len(model.measures) > 1:

@@ -70,6 +70,16 @@ class DataModel:
     dimension_of: dict[str, str] = field(default_factory=dict)
 
     @cached_property
+    def attachable(self) -> frozenset[str]:
+        """Keys a figure can be about: labels and periods of the data (not a query's filter)."""
+        return frozenset(set(self.labels.values()) | self.periods | set(self.dimension_of))
+
+    @cached_property
+    def grouped(self) -> dict[tuple[str, str, tuple[str, ...]], dict[str, float]]:
+        """A cache for `rankings.group_values` (one model, many rank words)."""
+        return {}
+
+    @cached_property
     def keys(self) -> frozenset[str]:
         """Every row key and the coarser periods they lie in (what can be ranked)."""
         keys = {k for row, _ in self.cells for k in row}

@@ -133,7 +133,7 @@ def read_sentence(model: DataModel, sentence: str, context_years: list[str]) -> 
         mentions.append(Mention(q.start, q.end, q.raw, resolve_period(
             model, q.period, _years_near(q, dates, segments) or context_years), True))
     mentions += _relative_mentions(masked, mentions)
-    mentions = [m for m in mentions if m.keys & _attachable(model)]
+    mentions = [m for m in mentions if m.keys & model.attachable]
     mentions.sort(key=lambda m: m.start)
     cuts = [0] + [m.start() for m in _CLAUSE.finditer(masked)]
     return Sentence(sentence, masked, mentions, quantities, cuts,
@@ -148,11 +148,6 @@ def _years_near(q: Quantity, dates: list[Quantity], segments: list[int]) -> list
         if years:
             return years
     return []
-
-
-def _attachable(model: DataModel) -> set[str]:
-    """Keys a figure can be about: labels and periods of the data (not a query's filter)."""
-    return set(model.labels.values()) | model.periods | set(model.dimension_of)
 
 
 def shift(key: str, unit: str, by: int) -> str | None:

@@ -90,6 +90,9 @@ def _scoped(model: DataModel, cell_keys: frozenset[str], scope: list[str]) -> bo
 
 def group_values(model: DataModel, measure: str, dim: str, scope: list[str]) -> dict[str, float]:
     """The measure per key of `dim`, over the rows in `scope` (summed, or averaged for rates)."""
+    cache_key = (measure, dim, tuple(sorted(scope)))
+    if cache_key in model.grouped:
+        return model.grouped[cache_key]
     groups: dict[str, list[float]] = {}
     for keys, row in model.cells:
         if measure in row and _scoped(model, keys, scope):
@@ -97,7 +100,9 @@ def group_values(model: DataModel, measure: str, dim: str, scope: list[str]) -> 
             if g is not None:
                 groups.setdefault(g, []).append(row[measure])
     mean = bool(_AVERAGE.search(measure))
-    return {g: (sum(v) / len(v) if mean else sum(v)) for g, v in groups.items()}
+    values = {g: (sum(v) / len(v) if mean else sum(v)) for g, v in groups.items()}
+    model.grouped[cache_key] = values
+    return values
 
 
 _UNIT = re.compile(r"^\W*(?:\w+\W+)?(?P<unit>day|week|month|quarter|year)s?\b", re.I)

@@ -21,7 +21,8 @@ def test_correct_paragraph_with_rounded_numbers_passes():
     report = check_consistency(text, CATEGORY)
     assert report.ok, report.critiques
     assert len([c for c in report.checks if c.kind == "number"]) == 9
-    assert len([c for c in report.checks if c.kind == "ranking"]) == 3
+    # largest, second largest, lowest - and "more than" (Electronics above Home & Garden)
+    assert len([c for c in report.checks if c.kind == "ranking"]) == 4
 
 
 def test_million_rounding_tolerance_is_the_written_precision():
@@ -167,6 +168,17 @@ def test_extremum_words_are_ranked_within_their_scope(sentence, ok):
     checks = check_consistency(sentence.format(low23=month), MONTHLY).checks
     rankings = [c for c in checks if c.kind == "ranking"]
     assert rankings and all(c.ok for c in rankings) == ok, checks
+
+
+@pytest.mark.parametrize("sentence, ok", [
+    ("Books earned more than Toys.", True), ("Toys earned more than Books.", False),
+    ("Electronics outsold Clothing.", True), ("Clothing outsold Electronics.", False),
+    ("Toys trailed Books.", True), ("Books trailed Toys.", False),
+    ("Grocery trailed the other categories.", True), ("Sports trailed the other categories.", False),
+])
+def test_comparisons_between_two_labels(sentence, ok):
+    report = check_consistency(sentence, CATEGORY)
+    assert [c.kind for c in report.checks] == ["ranking"] and report.ok == ok
 
 
 def test_top_n_set_claims_and_ranges():

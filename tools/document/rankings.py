@@ -27,8 +27,12 @@ _CHANGE = re.compile(r"^\W*(?:\w+\W+)?(?:increase|growth|gain|rise|jump|drop|dec
 _CHANGE_BEFORE = re.compile(r"\b(?:grew|rose|increased|gained|fell|dropped|declined|decreased|"
                             r"improved|changed|jumped)\s+(?:\w+\s+)?(?:the\s+)?$", re.I)
 _NOT_RANK = re.compile(r"^\s+of\b", re.I)  # "most of", "top of"
-_COMPARATIVE = re.compile(r"\b(?P<the>the\s+)?(?P<word>higher|larger|bigger|stronger|greater|better|"
-                          r"lower|smaller|weaker|worse|fewer)\b(?P<than>\s+than\b)?", re.I)
+_COMPARATIVE = re.compile(
+    r"\b(?P<the>the\s+)?(?P<word>higher|larger|bigger|stronger|greater|better|more|lower|smaller|"
+    r"weaker|worse|fewer|less)\b(?P<than>\s+than\b)?|\b(?P<verb>outs[oe]ll?\w*|outperform\w*|"
+    r"exceed(?:ed|s|ing)?|surpass\w*|beat|overtook|trail(?:ed|s|ing)?|lagg?(?:ed|s|ing)?(?:\s+behind)?|"
+    r"fell\s+behind)\b", re.I)
+_LOW_COMPARATIVE = re.compile(r"lower|smaller|weaker|worse|fewer|less|trail|lag|fell", re.I)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _TOP_SET = re.compile(
     r"\b(?:(?P<top>top|bottom)\s+(?P<n1>two|three|four|five|[2-9])|(?P<n2>two|three|four|five|[2-9])"
@@ -141,6 +145,12 @@ _LIST_GAP = re.compile(rf"^{_FIGURE_GAP}(?:,|\band\b|&){_FIGURE_GAP}$", re.I)
 _TO_WORD_GAP = re.compile(rf"^{_FIGURE_GAP}(?:(?:were|are|was|both|together)\s+)*(?:the\s+)?$", re.I)
 
 
+def _object_follows(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> bool:
+    _, hi = sentence.clause(m.end())
+    return any(m.end() <= x.start < max(hi, m.end() + 40) and x.keys & rankable
+               for x in sentence.mentions)
+
+
 def _listed_before(sentence: Sentence, m: re.Match[str], rankable: set[str]) -> list[Mention]:
     """The labels listed right before a rank word ("A and B led"), nothing between them
     but figures, commas and "and"."""
@@ -202,6 +212,8 @@ def rank_claims(model: DataModel, sentence: Sentence) -> list[Ranking]:
         if any(t.start() <= m.start() < t.end() for t in sets) or \
                 not _is_level_claim(sentence, m.start(), m.end()):
             continue
+        if re.match(r"lagg|trail", m.group("word"), re.I) and _object_follows(sentence, m, rankable):
+            continue  # "A trailed B": a comparison (see _comparisons), not "A was the lowest"
         group = _listed_before(sentence, m, rankable)
         if len(group) > 1:  # "A and B led", "A (28.7%) and B (20.8%) were the largest"
             out += _group_claim(model, sentence, m, group, measure)
@@ -220,10 +232,12 @@ def _comparisons(model: DataModel, sentence: Sentence, rankable: set[str],
     """"2024 was the stronger year" (first of all), "A was larger than B" (A above B)."""
     out = []
     for m in _COMPARATIVE.finditer(sentence.masked):
-        if not (m.group("the") or m.group("than")) or not _is_level_claim(sentence, m.start(), m.end()):
+        verb = m.group("verb")
+        if not (m.group("the") or m.group("than") or verb) or \
+                not _is_level_claim(sentence, m.start(), m.end()):
             continue
-        low = bool(re.match(r"lower|smaller|weaker|worse|fewer", m.group("word"), re.I))
-        if m.group("the"):
+        low = bool(_LOW_COMPARATIVE.match(verb or m.group("word")))
+        if m.group("the") and not verb:
             for subject in _subjects(sentence, m, rankable):
                 r = _rank(model, sentence, subject, m, measure, low=low, wanted=1)
                 if r is not None:
@@ -232,7 +246,9 @@ def _comparisons(model: DataModel, sentence: Sentence, rankable: set[str],
             continue
         lo, _ = sentence.segment(m.start())
         before = [x for x in sentence.mentions if lo <= x.start < m.start() and x.keys & rankable]
-        after = [x for x in sentence.mentions if x.start >= m.end() and x.keys & rankable]
+        c_lo, c_hi = sentence.clause(m.end())
+        after = [x for x in sentence.mentions if m.end() <= x.start and x.keys & rankable
+                 and (not verb or x.start < max(c_hi, m.end() + 40))]
         if before and after:
             r = _rank(model, sentence, before[-1], m, measure, low=low, wanted=1,
                       among=after[0].keys)

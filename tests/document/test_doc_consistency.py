@@ -265,3 +265,15 @@ def test_the_direction_word_must_match_the_sign_of_the_change():
     assert "a rise" in bad.message
     assert failures(f"Revenue fell from {M['2023-01']:,.0f} in January 2023 to "
                     f"{M['2024-12']:,.0f} in December 2024.", MONTHLY)
+
+
+def test_a_draft_over_month_numbers_names_months_and_passes_its_own_check():
+    from stageagent.tools.document import generate_draft
+
+    result = QueryResult(sql="SELECT month, SUM(x) AS revenue FROM t GROUP BY 1",
+                         columns=[ColumnInfo(name="month", kind="integer"),
+                                  ColumnInfo(name="revenue", kind="number")],
+                         rows=[[m, 1000.0 * m + 5] for m in range(1, 13)])
+    draft = generate_draft(result, "How did revenue develop?")
+    assert "*" not in draft and "from January to December" in draft
+    assert check_consistency(draft, result).ok

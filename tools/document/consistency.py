@@ -20,7 +20,8 @@ from .mentions import Mention, Sentence, read_sentence, years_of
 from .numbers import Quantity, split_sentences
 from .rankings import Ranking, rank_claims
 
-_TOP_N = re.compile(r"\b(top|bottom|first|last|leading|largest|biggest|smallest)[\s-]*$", re.I)
+_TOP_N = re.compile(r"(\b(top|bottom|first|last|leading|largest|biggest|smallest|no\.?|number)|#)"
+                    r"[\s-]*$", re.I)
 #: "over 400,000", "nearly 30%": a bound or an approximation, not an exact figure
 _BOUND = re.compile(r"\b(?P<w>over|above|more than|exceed(?:ed|ing|s)?|at least|beyond|topp(?:ed|ing)|"
                     r"surpass(?:ed|ing)?|under|below|less than|fewer than|at most|nearly|almost|"

@@ -43,6 +43,10 @@ _NUMBER = re.compile(
     r"\s*(?P<pct>%|percent\b|per cent\b|percentage points?\b|pp\b)?")
 
 
+_ABBREVIATIONS = {"no", "nos", "vs", "approx", "ca", "inc", "ltd", "co", "corp", "st", "mr", "mrs",
+                  "ms", "dr", "jr", "sr", "e.g", "i.e", "eg", "ie", "etc", "fig", "est"}
+
+
 @dataclass(frozen=True)
 class Quantity:
     """One figure found in a text: value in plain units (percent as 12.5), and precision."""
@@ -62,6 +66,9 @@ def split_sentences(text: str) -> list[tuple[int, int, str]]:
     spans = []
     start = 0
     for m in re.finditer(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9$€£\"(])|\n\s*\n", text):
+        word = re.search(r"(\w+)\.$", text[start:m.start()])
+        if word and word.group(1).lower() in _ABBREVIATIONS:
+            continue  # "No. 1", "Acme Inc. earned", "approx. 12%"
         spans.append((start, m.start(), text[start:m.start()].strip()))
         start = m.end()
     if text[start:].strip():

@@ -2,7 +2,7 @@
 
     stageagent report "question" [--db URL] [--model ID] [--out DIR] [--no-chart]
                                  [--stages-dir DIR] [--script FILE] [--verbose]
-    stageagent demo-db PATH [--seed N]
+    stageagent demo-db PATH [--seed N] [--schema S] [--replace]
     stageagent stages [--stages-dir DIR]
     stageagent tool NAME [--db URL] [--args JSON] [--sql SELECT | --state JSON]
     stageagent eval --dataset FILE --stage sql|chart|document|report --model ID ...
@@ -20,8 +20,12 @@ tool call ``{"tool": "name", "args": {...}}``, or a list of both.
 as JSON. Chart and document tools read the SQL result from the run state: seed it with
 `--sql "SELECT ..."` (run read-only first) or `--state '{"sql_result": {...}}'`.
 
+`demo-db` never drops tables it did not create: a user's own `customers`, `orders`, ...
+make it refuse, naming them, unless `--replace`.
+
 Exit codes: 0 ok; 1 the run or the tool failed (the report is still written for a failed
-run); 2 bad usage or setup (database, stage files, model or API key); 130 interrupted.
+run); 2 bad usage or setup (database, stage files, model or API key); 130 interrupted
+(Ctrl-C cancels the run; the incomplete report is written first).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import asyncio
 import hashlib
 import json
 import os
+import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +44,7 @@ from typing import Any
 
 PROG = "stageagent"
 MODEL_ENV = "STAGEAGENT_MODEL"
+MAX_QUESTION_CHARS = 10_000
 
 
 class CLIError(Exception):
@@ -93,7 +100,31 @@ def open_database(url: str | None, schema: str | None = None) -> Any:
         db.ping()
     except DatabaseError as exc:
         raise CLIError(f"database: {exc}") from None
+    except ValueError as exc:  # a URL SQLAlchemy cannot parse, bytes that are not text
+        raise CLIError(f"database: {_printable(str(target))} is not a usable URL or path: "
+                       f"{_printable(str(exc))}") from None
+    check_tables(db, str(target), schema)
     return db
+
+
+def check_tables(db: Any, target: str, schema: str | None) -> None:
+    """Read the table list: a file that is not a database, or a database without tables,
+    fails here - at start-up, before any model call - not in the middle of a run."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        tables = inspect(db.engine).get_table_names(schema=schema)
+    except SQLAlchemyError as exc:
+        db.close()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CLIError(f"database: {target} cannot be read as a {db.backend} database: "
+                       f"{reason}") from None
+    if not tables:
+        db.close()
+        where = f" in schema {schema!r}" if schema else ""
+        raise CLIError(f"database: {target} has no tables{where}: there is nothing to report "
+                       "on (create the sample with `stageagent demo-db PATH`)")
 
 
 def load_stages(stages_dir: str | None) -> Any:
@@ -159,15 +190,60 @@ def _missing_key_message(exc: Any) -> str:
             f"choose another model with --model (or ${MODEL_ENV}), e.g. --model {other}")
 
 
-async def _report(args: argparse.Namespace) -> int:
+def _printable(text: str) -> str:
+    """`text` safe to print and to write as UTF-8 (undecodable argv bytes escaped), with
+    a password in a URL masked."""
+    text = re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_question(question: str) -> str:
+    """The question, stripped; an empty one is a usage error (exit 2), not a traceback."""
+    text = question.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CLIError(f"the question is not valid text (undecodable bytes): "
+                       f"{_printable(text)[:80]}") from None
+    if not text:
+        raise CLIError('the question is empty: ask something, e.g. stageagent report '
+                       '"Which product categories brought the most revenue in 2024?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        raise CLIError(f"the question has {len(text):,} characters; keep it under "
+                       f"{MAX_QUESTION_CHARS:,}")
+    return text
+
+
+def check_out_dir(out: str) -> None:
+    """Fail before the run, not after paying for it, when the report cannot be written."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".stageagent-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _check_script(model: dict[str, Any], facade: Any, chart: bool) -> None:
+    """--script: every stage of the run needs turns, and no turns for unknown stages."""
+    unknown = sorted(set(model) - set(facade.stage_names()))
+    missing = [n for n in facade.stage_names(chart=chart) if n not in model]
+    if unknown or missing:
+        raise CLIError("--script: " + "; ".join(
+            ([f"unknown stage(s) {', '.join(unknown)}"] if unknown else [])
+            + ([f"no turns for stage(s) {', '.join(missing)}"] if missing else [])))
+
+
+def _prepare(args: argparse.Namespace, stages: Any, db: Any,
+             built: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(facade, the per-stage models, the --model/--script choice), or CLIError."""
     from stageagent import MissingAPIKeyError, StageAgentError, StageAwareRuntime
     from stageagent.tools.sql import SQLQualityEvaluator
 
     from .facade import StageAwareFacade
-    from .report import write_report
 
-    stages = load_stages(args.stages_dir)
-    db = open_database(args.db, args.schema)
     runtime = StageAwareRuntime(stages, evaluators={"sql_quality": SQLQualityEvaluator(db)})
     model: Any = load_script(args.script) if args.script else (
         args.model or os.environ.get(MODEL_ENV) or None)
@@ -176,14 +252,8 @@ async def _report(args: argparse.Namespace) -> int:
     except (StageAgentError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     chart = not args.no_chart
-    if isinstance(model, dict):  # --script: every stage of the run needs turns, no strays
-        unknown = sorted(set(model) - set(facade.stage_names()))
-        missing = [n for n in facade.stage_names(chart=chart) if n not in model]
-        if unknown or missing:
-            raise CLIError("--script: " + "; ".join(
-                ([f"unknown stage(s) {', '.join(unknown)}"] if unknown else [])
-                + ([f"no turns for stage(s) {', '.join(missing)}"] if missing else [])))
-    built: dict[str, Any] = {}
+    if isinstance(model, dict):
+        _check_script(model, facade, chart)
     try:
         models = {name: facade.resolve_model(name, cache=built)
                   for name in facade.stage_names(chart=chart)}
@@ -191,44 +261,127 @@ async def _report(args: argparse.Namespace) -> int:
         raise CLIError(_missing_key_message(exc)) from None
     except StageAgentError as exc:
         raise CLIError(f"model: {exc}") from None
+    check_out_dir(args.out)
+    return facade, models, model
+
+
+async def _report(args: argparse.Namespace) -> int:
+    args.question = check_question(args.question)
+    stages = load_stages(args.stages_dir)  # checked before the database is touched
+    db = open_database(args.db, args.schema)
+    built: dict[str, Any] = {}
+    interrupt = InterruptToCancel()
     try:
-        run = facade.run(args.question, chart=chart, model=models)
-        async for event in run:
-            _progress(event, args.verbose)
-        result = run.result
+        facade, models, choice = _prepare(args, stages, db, built)
+        run = interrupt.run = facade.run(args.question, chart=not args.no_chart, model=models)
+        with interrupt:
+            async for event in run:
+                _progress(event, args.verbose)
     finally:
         for m in built.values():
             await m.aclose()
         db.close()
-    if isinstance(model, dict):
-        for stage, scripted in model.items():
-            if scripted.remaining:
+    if interrupt.interrupted:
+        return _write_interrupted(run, args.out)
+    return _finish(run.result, choice, args.out)
+
+
+def _finish(result: Any, choice: Any, out: str) -> int:
+    """Warn about unused scripted turns, write the report, and say how the run ended."""
+    from stageagent import MissingAPIKeyError
+
+    from .report import write_report
+
+    if isinstance(choice, dict):
+        for stage, scripted in choice.items():
+            if scripted.remaining > 0:  # a script that ran out is the run's error, not this
                 print(f"{PROG}: warning: {scripted.remaining} scripted turn(s) of stage "
                       f"{stage!r} were never used", file=sys.stderr)
     try:
-        written = write_report(result, args.out)
+        written = write_report(result, out)
     except OSError as exc:
-        raise CLIError(f"cannot write the report to {args.out}: {exc}") from None
-    print(f"report written to {Path(args.out).resolve()}: {', '.join(sorted(written))}",
+        raise CLIError(f"cannot write the report to {out}: {exc}") from None
+    print(f"report written to {Path(out).resolve()}: {', '.join(sorted(written))}",
           file=sys.stderr)
     if not result.ok:
         if isinstance(result.exception, MissingAPIKeyError):
             raise CLIError(_missing_key_message(result.exception))
         _err(f"the run failed in stage {result.failed_stage!r}: {result.error}")
         return 1
-    print(Path(args.out, "report.html").resolve())
+    print(Path(out, "report.html").resolve())
     return 0
+
+
+class InterruptToCancel:
+    """While the run streams, Ctrl-C (SIGINT) cancels the run instead of killing it: the
+    running stage ends `cancelled`, the events so far are kept, and the CLI writes an
+    incomplete report and exits 130. A second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.run: Any = None
+        self.interrupted = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _on_sigint(self) -> None:
+        self.interrupted = True
+        print(f"{PROG}: interrupted: cancelling the run and writing what exists so far "
+              "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+        self._restore()
+        self.run.cancel()
+
+    def _restore(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGINT)
+            self._loop = None
+
+    def __enter__(self) -> InterruptToCancel:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            self._loop = loop
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # no signal handlers here (Windows, a non-main thread): Ctrl-C stops as usual
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+
+def _write_interrupted(run: Any, out: str) -> int:
+    """Mark the result of an interrupted run incomplete, write it, and exit 130."""
+    from .report import INTERRUPTED, write_report
+
+    result = run.result
+    stage = result.failed_stage or _running_stage(result.events) or "(none)"
+    result.ok, result.failed_stage, result.error_type = False, stage, INTERRUPTED
+    result.error = f"interrupted by the user (Ctrl-C) during stage {stage!r}"
+    try:
+        write_report(result, out)
+    except OSError as exc:
+        raise CLIError(f"interrupted; cannot write the report to {out}: {exc}", code=130) \
+            from None
+    print(f"{PROG}: interrupted during stage {stage!r}: incomplete report written to "
+          f"{Path(out).resolve()}", file=sys.stderr)
+    return 130
+
+
+def _running_stage(events: list[Any]) -> str | None:
+    """The last stage that started (the one running when the run stopped)."""
+    return next((e.stage for e in reversed(events) if e.type == "stage_started"), None)
 
 
 def _demo_db(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from stageagent.tools.demo_db import create_demo_database
+    from stageagent.tools.demo_db import ForeignTablesError, create_demo_database
 
     try:
-        counts = create_demo_database(args.path, seed=args.seed, schema=args.schema)
+        counts = create_demo_database(args.path, seed=args.seed, schema=args.schema,
+                                      replace=args.replace)
+    except ForeignTablesError as exc:
+        raise CLIError(str(exc).replace("replace=True (--replace)", "--replace")) from None
     except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise CLIError(f"cannot create the demo database at {args.path}: "
+        raise CLIError(f"cannot create the demo database at {_printable(args.path)}: "
                        f"{str(exc).splitlines()[0]}") from None
     print(json.dumps({"path": str(args.path), "seed": args.seed, "rows": counts}))
     return 0
@@ -312,14 +465,41 @@ async def _tool(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------
 
+REPORT_DESCRIPTION = """\
+Answer a business question from a database: the SQL stage writes and runs a read-only
+query, the chart stage draws it, the document stage writes a paragraph whose every figure
+is checked against the rows. Progress goes to stderr; the report files (report.md,
+report.html, chart.png, chart.vl.json, chart.echarts.json, query.sql, data.csv,
+events.jsonl) go to --out, and the path of report.html to stdout."""
+
+REPORT_EPILOG = """\
+--script FILE (no model is called):
+  a JSON object with one list of turns per stage of the run, e.g.
+    {"sql": [{"tool": "sql_executor", "args": {"sql": "SELECT ..."}}, "summary", "{...}"],
+     "chart": [{"tool": "chart_generator", "args": {"chart_type": "bar", "x": "..."}}, "done"],
+     "document": ["The paragraph."]}
+  A turn is a text, a tool call {"tool": NAME, "args": {...}}, or a list of both (tool
+  calls made together). Every stage that runs needs turns ("chart" not with --no-chart).
+
+exit codes:
+  0    the report was written and every stage passed
+  1    the run failed (a stage did not pass); the report is still written, with the error
+  2    bad usage or set-up, one line on stderr: empty question, missing API key,
+       unreadable database or a file that is not one, bad --script, unwritable --out
+  130  interrupted (Ctrl-C): the run is cancelled and what exists so far is written
+       (events.jsonl, report.md marked incomplete with the stage that was running)"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Stage-aware ReAct agents: "
                                      "question -> SQL -> chart -> report.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("report", help="answer a question with SQL, a chart and a text")
-    p.add_argument("question")
+    p = sub.add_parser("report", help="answer a question with SQL, a chart and a text",
+                       description=REPORT_DESCRIPTION, epilog=REPORT_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("question", help="the business question, in plain words (quote it), e.g. "
+                   '"Which product categories brought the most revenue in 2024?"')
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite path "
                    "(default: the demo SQLite database, created on first use)")
     p.add_argument("--schema", help="PostgreSQL schema / MySQL database to query")
@@ -330,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-chart", action="store_true", help="skip the chart stage")
     p.add_argument("--stages-dir", metavar="DIR", help="extra stage files (override by name)")
     p.add_argument("--script", metavar="FILE", help="play scripted model turns from a JSON "
-                   "file instead of calling a model (offline demos, tests)")
+                   "file instead of calling a model (offline demos, tests; format below)")
     p.add_argument("--verbose", "-v", action="store_true", help="debug logs and model thoughts")
     p.set_defaults(handler=_report, is_async=True)
 
@@ -338,6 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH", help="SQLite file path or SQLAlchemy URL")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--schema", help="PostgreSQL schema / MySQL database to write into")
+    p.add_argument("--replace", action="store_true", help="drop and recreate demo-named "
+                   "tables (customers, orders, ...) even if stageagent did not create them")
     p.set_defaults(handler=_demo_db, is_async=False)
 
     p = sub.add_parser("stages", help="list the stage configs and their tools")

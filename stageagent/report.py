@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: rows of the data table in report.md / report.html (data.csv always has all of them)
 TABLE_ROWS = 100
+#: `ReportResult.error_type` of a run stopped by the user (Ctrl-C): the report is incomplete
+INTERRUPTED = "interrupted"
 
 
 # --- small renderers shared by the facade, the CLI and the report -----------------------
@@ -177,7 +179,10 @@ _STAGE_HEADER = ["stage", "stopped", "iterations", "score", "tokens", "cost"]
 def render_markdown(result: ReportResult, *, chart_file: str | None = None,
                     render_error: str | None = None) -> str:
     parts = [f"# {result.question}\n"]
-    if not result.ok:
+    if result.error_type == INTERRUPTED:
+        parts.append(f"> **Incomplete report**: the run was interrupted during stage "
+                     f"`{result.failed_stage}`; below is what existed so far. {result.error}\n")
+    elif not result.ok:
         parts.append(f"> **The run failed** in stage `{result.failed_stage}`: {result.error}\n")
     if result.document:
         parts.append(result.document + "\n")
@@ -259,7 +264,11 @@ def render_html(result: ReportResult, png: bytes | None = None, *,
     """A single self-contained HTML page (no scripts, no external resources)."""
     esc = html.escape
     parts = [f"<h1>{esc(result.question)}</h1>"]
-    if not result.ok:
+    if result.error_type == INTERRUPTED:
+        parts.append(f'<div class="failed" id="error"><strong>Incomplete report</strong>: the run '
+                     f"was interrupted during stage <code>{esc(result.failed_stage or '?')}</code>; "
+                     f"below is what existed so far. {esc(result.error or '')}</div>")
+    elif not result.ok:
         parts.append(f'<div class="failed" id="error"><strong>The run failed</strong> in stage '
                      f"<code>{esc(result.failed_stage or '?')}</code>: {esc(result.error or '')}</div>")
     if result.document:

@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Column, Date, ForeignKey, Integer, MetaData, Numeric, String, Table,
-                        create_engine, text)
-from sqlalchemy.engine import make_url
+                        create_engine, inspect, text)
+from sqlalchemy.engine import Connection, make_url
 
+from .exceptions import StageAgentError
+
+#: SQLite `PRAGMA application_id` of a file this module wrote ("STAG")
+SQLITE_APPLICATION_ID = 0x53544147
 DEMO_TABLES = ("departments", "employees", "products", "customers", "orders", "order_items")
 START = date(2023, 1, 1)
 END = date(2024, 12, 31)
@@ -196,6 +200,34 @@ def generate_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
             "customers": customers, "orders": orders, "order_items": items}
 
 
+class ForeignTablesError(StageAgentError):
+    """Tables named like the demo's exist, and this project did not create them."""
+
+    def __init__(self, tables: list[str], where: str):
+        self.tables = tables
+        super().__init__(
+            f"{where} already has table(s) {', '.join(tables)} that stageagent did not create; "
+            "refusing to drop them. Use another database or schema, or pass replace=True "
+            "(--replace) to drop and recreate them.")
+
+
+def foreign_tables(conn: Connection, md: MetaData, schema: str | None) -> list[str]:
+    """Existing tables with demo names that were not written by `create_demo_database`:
+    a SQLite file carries our application id; on servers our tables carry our comments."""
+    inspector = inspect(conn)
+    existing = [t for t in DEMO_TABLES if inspector.has_table(t, schema=schema)]
+    if not existing:
+        return []
+    if conn.dialect.name == "sqlite":
+        app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
+        return [] if app_id == SQLITE_APPLICATION_ID else existing
+    ours = md.tables
+    key = (lambda t: f"{schema}.{t}") if schema else (lambda t: t)
+    return [t for t in existing
+            if (inspector.get_table_comment(t, schema=schema) or {}).get("text")
+            != ours[key(t)].comment]
+
+
 def _engine_url(url_or_path: str | os.PathLike[str]) -> str:
     text_ = os.fspath(url_or_path)
     if "://" not in text_:
@@ -204,15 +236,17 @@ def _engine_url(url_or_path: str | os.PathLike[str]) -> str:
 
 
 def create_demo_database(url_or_path: str | os.PathLike[str], *, seed: int = 7,
-                         schema: str | None = None) -> dict[str, int]:
+                         schema: str | None = None, replace: bool = False) -> dict[str, int]:
     """(Re)create the demo tables and load them; returns rows written per table.
 
     Args:
         url_or_path: SQLAlchemy URL (SQLite, PostgreSQL, MariaDB/MySQL) or a SQLite path.
         seed: random seed; the same seed writes identical data.
         schema: PostgreSQL schema / MySQL database to write into (created if missing).
+        replace: also drop tables with demo names that this function did not create.
 
-    Only the demo tables are dropped and recreated; other tables are left alone.
+    Only the demo tables are dropped and recreated; other tables are left alone, and a
+    user's own `customers`, `orders`, ... raise `ForeignTablesError` unless `replace`.
     """
     url = make_url(_engine_url(url_or_path))
     engine = create_engine(url)
@@ -227,8 +261,14 @@ def create_demo_database(url_or_path: str | os.PathLike[str], *, seed: int = 7,
             if backend == "sqlite":
                 conn.exec_driver_sql("PRAGMA foreign_keys = ON")
             md = build_metadata(schema)
+            foreign = [] if replace else foreign_tables(conn, md, schema)
+            if foreign:
+                raise ForeignTablesError(foreign, f"{url.render_as_string(hide_password=True)}"
+                                         + (f" (schema {schema})" if schema else ""))
             md.drop_all(conn)
             md.create_all(conn)
+            if backend == "sqlite":
+                conn.exec_driver_sql(f"PRAGMA application_id = {SQLITE_APPLICATION_ID}")
             rows = generate_rows(seed)
             for name in DEMO_TABLES:
                 conn.execute(md.tables[f"{schema}.{name}" if schema else name].insert(),

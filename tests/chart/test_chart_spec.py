@@ -14,7 +14,7 @@ def test_line_spec_is_valid_with_inline_data_titles_and_tooltips():
     assert report.valid, report.errors
     assert len(spec["data"]["values"]) == 24
     assert spec["encoding"]["x"]["type"] == "temporal"
-    assert spec["encoding"]["y"]["title"] == "Revenue"
+    assert spec["encoding"]["y"]["title"] == "Revenue ($)"  # money: the unit is in the title
     assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["month", "revenue"]
     assert spec["title"]
 

@@ -38,3 +38,11 @@ def test_ordinals_ranges_and_words_are_not_misread():
 def test_sentences_do_not_split_on_decimals():
     spans = split_sentences("Revenue was 1.5 million. It rose 3.2% in Q4 2023. Done.")
     assert [s for _, _, s in spans] == ["Revenue was 1.5 million.", "It rose 3.2% in Q4 2023.", "Done."]
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    from stageagent.tools.document import split_sentences
+
+    text = "Electronics was the No. 1 category. Acme Inc. earned approx. 12% more. Sales rose."
+    assert [s for _, _, s in split_sentences(text)] == [
+        "Electronics was the No. 1 category.", "Acme Inc. earned approx. 12% more.", "Sales rose."]

@@ -15,6 +15,7 @@ from stageagent.exceptions import ToolError
 
 from ..results import QueryResult
 from .analysis import analyze, column_roles, column_values, is_number, order_key
+from .polish import polish
 from .selection import CHART_TYPES, MAX_ARC_PARTS
 
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -125,8 +126,12 @@ def _default_title(chart_type: str, encoding: dict[str, Any]) -> str:
 def build_spec(result: QueryResult, chart_type: str, *, x: str | None = None,
                y: str | None = None, color: str | None = None, theta: str | None = None,
                title: str | None = None, top_n: int | None = None,
-               horizontal: bool | None = None) -> dict[str, Any]:
-    """A Vega-Lite v5 spec of `result`; raises `ToolError` naming any unusable field."""
+               horizontal: bool | None = None, currency: str | None = None) -> dict[str, Any]:
+    """A Vega-Lite v5 spec of `result`; raises `ToolError` naming any unusable field.
+
+    Money measures get `currency` (a code like EUR or a symbol; `$` when not given) in
+    their title and ticks; category labels are turned only when they do not fit.
+    """
     if chart_type not in CHART_TYPES:
         raise ToolError(f"Unknown chart_type {chart_type!r}; use one of {', '.join(CHART_TYPES)} "
                         "(a result without a measure is shown as a table, not a chart).")
@@ -142,8 +147,9 @@ def build_spec(result: QueryResult, chart_type: str, *, x: str | None = None,
     spec = builders[chart_type](result, roles, x=x, y=y, color=color, theta=theta,
                                 top_n=top_n, horizontal=horizontal)
     spec_title = title or _default_title(chart_type, spec["encoding"])
-    return {"$schema": SCHEMA_URL, "title": spec_title, **spec,
-            "usermeta": {"chart_type": chart_type, "rows": len(spec["data"]["values"])}}
+    return polish({"$schema": SCHEMA_URL, "title": spec_title, **spec,
+                   "usermeta": {"chart_type": chart_type, "rows": len(spec["data"]["values"])}},
+                  currency)
 
 
 def _line(result: QueryResult, roles: dict[str, str], *, x: str | None, y: str | None,

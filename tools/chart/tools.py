@@ -71,6 +71,7 @@ def chart_generator(
     title: str = "",
     top_n: int | None = None,
     horizontal: bool | None = None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Build a Vega-Lite chart of the SQL result (rows inline), validate it and store it.
 
@@ -86,6 +87,8 @@ def chart_generator(
             also serves as the intent, e.g. "Share of revenue by region").
         top_n: keep the N largest categories and group the rest as "Other".
         horizontal: bar orientation; chosen from label length when omitted.
+        currency: currency of money columns (revenue, price, amount...) as a code (EUR,
+            USD) or symbol, when the schema or question says which; "$" otherwise.
     """
     result = result_from_state(ctx.state)
     if chart_type == "auto":
@@ -98,7 +101,8 @@ def chart_generator(
         top_n = top_n or choice.get("top_n")
         horizontal = choice.get("horizontal") if horizontal is None else horizontal
     spec = build_spec(result, chart_type, x=x, y=y, color=color, theta=theta,
-                      title=title or None, top_n=top_n, horizontal=horizontal)
+                      title=title or None, top_n=top_n, horizontal=horizontal,
+                      currency=currency)
     report = validate_spec(spec, result)
     if not report.valid:
         raise ToolError("The chart spec is invalid:\n- " + "\n- ".join(report.errors)

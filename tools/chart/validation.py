@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from ..results import ColumnInfo, QueryResult
 from .analysis import infer_role, is_iso_temporal, is_number
+from .schema_errors import explain_schema_errors
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "vega-lite-v5.schema.json"
 _MAX_SCHEMA_ERRORS = 5
@@ -31,15 +32,6 @@ def load_schema() -> dict[str, Any]:
     """The Vega-Lite v5 JSON schema (read on first use)."""
     with SCHEMA_PATH.open(encoding="utf-8") as f:
         return json.load(f)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    import jsonschema
-
-    schema = load_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
 
 
 @dataclass
@@ -62,21 +54,9 @@ class ValidationReport:
         return {"valid": self.valid, **asdict(self)}
 
 
-def _where(path: Any) -> str:
-    return "/".join(str(p) for p in path) or "(top level)"
-
-
 def schema_errors(spec: dict[str, Any]) -> list[str]:
-    """Vega-Lite schema violations, most relevant first, each with its JSON path."""
-    from jsonschema.exceptions import best_match, relevance
-
-    errors = sorted(_validator().iter_errors(spec), key=relevance)
-    messages = []
-    for error in errors[:_MAX_SCHEMA_ERRORS]:
-        # anyOf/oneOf errors hide the useful message in their context
-        best = best_match([error] + list(error.context or [])) if error.context else error
-        messages.append(f"{_where(best.absolute_path)}: {best.message[:300]}")
-    return messages
+    """Vega-Lite schema violations, deepest first, each with its path and the allowed values."""
+    return explain_schema_errors(spec, _MAX_SCHEMA_ERRORS)
 
 
 def _encodings(spec: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -115,14 +95,84 @@ def _derived_fields(spec: Any) -> set[str]:
     return found
 
 
-def _type_fits(vl_type: str, values: list[Any], role: str) -> bool:
+_TEXT_AGGREGATES = ("count", "distinct", "valid", "missing", "values")
+_ORDER_AGGREGATES = ("min", "max", "argmin", "argmax")
+#: numbers this large are epoch milliseconds (after March 1973), a real time
+_EPOCH_MS_FLOOR = 1e11
+
+
+def _numeric(value: Any) -> bool:
+    """A number, or a string a Vega expression coerces to one ("12.5")."""
+    if is_number(value):
+        return True
+    try:
+        return isinstance(value, str) and value.strip() != "" and float(value) == float(value)
+    except ValueError:
+        return False
+_MEASURE_CHANNELS = ("theta", "size", "radius")
+_LENGTH_MARKS = ("bar", "line", "area", "arc", "trail")
+
+
+def _example(values: list[Any]) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _type_problem(where: str, name: str, vl_type: str, values: list[Any], role: str) -> str | None:
+    """Why `values` cannot be drawn as `vl_type` (None when they can)."""
     present = [v for v in values if v is not None]
-    if vl_type == "quantitative":
-        return role == "quantitative" or (bool(present) and all(is_number(v) for v in present))
+    if vl_type == "quantitative" and not (role == "quantitative" or (
+            present and all(_numeric(v) for v in present))):
+        return (f"{where}: field {name!r} is encoded as quantitative but its values are "
+                f"{role} (e.g. {_example(values)!r}).")
     if vl_type == "temporal":
-        return role == "temporal" or (bool(present) and all(
-            is_iso_temporal(v) or (isinstance(v, int) and 1000 <= v <= 3000) for v in present))
-    return True  # nominal / ordinal: any value can be a category
+        if present and all(is_number(v) for v in present) and not all(
+                abs(v) >= _EPOCH_MS_FLOOR for v in present):  # epoch milliseconds are fine
+            first = _example(values)
+            return (f"{where}: field {name!r} holds numbers (e.g. {first!r}) encoded as temporal; "
+                    f"Vega-Lite reads a number as epoch milliseconds ({first!r} -> "
+                    "1970-01-01), so the axis shows nonsense. Use type 'ordinal' for years or "
+                    "counts, or give it real dates ('2024-01-01').")
+        if role != "temporal" and not (present and all(
+                is_iso_temporal(v) or (isinstance(v, str) and v.strip().isdigit() and len(v.strip()) == 4)
+                or (is_number(v) and abs(v) >= _EPOCH_MS_FLOOR) for v in present)):
+            return (f"{where}: field {name!r} is encoded as temporal but its values are "
+                    f"{role} (e.g. {_example(values)!r}).")
+    return None
+
+
+def _aggregate_problem(where: str, name: str, definition: dict[str, Any], values: list[Any],
+                       role: str) -> str | None:
+    """`sum` of a text column, or a summed measure typed as a category."""
+    aggregate = definition.get("aggregate")
+    if not isinstance(aggregate, str) or aggregate in _TEXT_AGGREGATES:
+        return None
+    present = [v for v in values if v is not None]
+    if aggregate in _ORDER_AGGREGATES and present and all(
+            is_iso_temporal(v) or _numeric(v) for v in present):
+        return None  # the latest date, the largest value
+    if present and not all(_numeric(v) for v in present):
+        return (f"{where}: aggregate {aggregate!r} of field {name!r}, whose values are text "
+                f"(e.g. {_example(values)!r}): only count/distinct apply to a category. "
+                "Aggregate a numeric column, or use aggregate 'count'.")
+    if definition.get("type") in ("nominal", "ordinal") and aggregate not in ("min", "max"):
+        return (f"{where}: field {name!r} is aggregated with {aggregate!r} (a quantity) but "
+                f"typed {definition['type']!r}; use type 'quantitative'.")
+    return None
+
+
+def _measure_as_category(where: str, name: str, definition: dict[str, Any], role: str,
+                         mark: str | None, other_role: str | None) -> str | None:
+    """A measure typed nominal where a length or an angle needs a quantity."""
+    if role != "quantitative" or definition.get("type") not in ("nominal", "ordinal"):
+        return None
+    channel = where.rsplit(".", 1)[-1]
+    if channel in _MEASURE_CHANNELS or (
+            mark in _LENGTH_MARKS and channel in ("x", "y") and other_role in
+            ("nominal", "ordinal", "temporal")):
+        return (f"{where}: field {name!r} is a measure but typed {definition['type']!r}: "
+                f"every value becomes its own category and the {mark or 'chart'} shows no "
+                "quantity. Use type 'quantitative'.")
+    return None
 
 
 def field_errors(spec: dict[str, Any], result: QueryResult | None = None) -> tuple[list[str], list[str]]:
@@ -166,14 +216,50 @@ def field_errors(spec: dict[str, Any], result: QueryResult | None = None) -> tup
         info = result_kinds.get(lookup, ColumnInfo(name=lookup))
         role = infer_role(info, column_values)
         vl_type = definition.get("type")
-        if definition.get("aggregate") in ("count", "distinct", "valid", "missing"):
+        if definition.get("aggregate") in _TEXT_AGGREGATES:
             continue
-        if isinstance(vl_type, str) and not _type_fits(vl_type, column_values, role):
-            errors.append(f"{where}: field {name!r} is encoded as {vl_type} but its values are "
-                          f"{role} (e.g. {next((v for v in column_values if v is not None), None)!r}).")
+        problem = _aggregate_problem(where, name, definition, column_values, role) or \
+            (_type_problem(where, name, vl_type, column_values, role)
+             if isinstance(vl_type, str) and "aggregate" not in definition else None) or \
+            _measure_as_category(where, name, definition, role, _mark(spec, where),
+                                 _other_position_role(spec, where, rows, result_kinds))
+        if problem:
+            errors.append(problem)
         elif vl_type is None and "aggregate" not in definition:
             warnings.append(f"{where}: field {name!r} has no type; state it explicitly.")
     return errors, warnings
+
+
+def _unit_of(spec: dict[str, Any], where: str) -> dict[str, Any]:
+    """The (sub)spec an encoding path like `layer[0].encoding.x` belongs to."""
+    node: Any = spec
+    for part in where.split(".encoding")[0].split(".") if ".encoding" in where else []:
+        key, _, index = part.partition("[")
+        node = node.get(key) if isinstance(node, dict) else None
+        if index and isinstance(node, list):
+            node = node[int(index.rstrip("]"))]
+    return node if isinstance(node, dict) else spec
+
+
+def _mark(spec: dict[str, Any], where: str) -> str | None:
+    mark = _unit_of(spec, where).get("mark", spec.get("mark"))
+    mark = mark.get("type") if isinstance(mark, dict) else mark
+    return mark if isinstance(mark, str) else None
+
+
+def _other_position_role(spec: dict[str, Any], where: str, rows: list[dict[str, Any]],
+                         kinds: dict[str, ColumnInfo]) -> str | None:
+    """The role of the other position channel (y for x, x for y), if it encodes a field."""
+    channel = where.rsplit(".", 1)[-1]
+    if channel not in ("x", "y"):
+        return None
+    other = (_unit_of(spec, where).get("encoding") or {}).get("y" if channel == "x" else "x")
+    if not isinstance(other, dict) or not isinstance(other.get("field"), str):
+        return None
+    if isinstance(other.get("type"), str):
+        return str(other["type"])
+    name = other["field"]
+    return infer_role(kinds.get(name, ColumnInfo(name=name)), [r.get(name) for r in rows])
 
 
 def validate_spec(spec: Any, result: QueryResult | None = None) -> ValidationReport:

@@ -23,9 +23,13 @@ _FULL_MONTHS = ["January", "February", "March", "April", "May", "June", "July", 
 
 
 def period_text(key: str) -> str:
-    """"2024-03" -> "March 2024"; other labels unchanged."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", key)
-    return f"{_FULL_MONTHS[int(m.group(2)) - 1]} {m.group(1)}" if m else key
+    """"2024-03" -> "March 2024", "*-03" (a month without its year) -> "March",
+    "*-Q4" -> "Q4"; other labels unchanged."""
+    m = re.fullmatch(r"(\d{4}|\*)-(\d{2})", key)
+    if m:
+        month = _FULL_MONTHS[int(m.group(2)) - 1]
+        return month if m.group(1) == "*" else f"{month} {m.group(1)}"
+    return key[2:] if key.startswith("*-") else key
 
 
 def _figure(name: str, value: float, description: str, *, percent: bool = False,

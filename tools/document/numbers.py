@@ -17,11 +17,21 @@ MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _MONTH_WORD = (r"(?P<mname>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_QUARTER_WORD = r"(?P<qword>first|second|third|fourth|final|1st|2nd|3rd|4th)\s+quarter"
+_QUARTER_WORDS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "final": "4",
+                  "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
 _DATE_PATTERNS = [
     re.compile(r"(?<![\w.])(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12]\d|3[01]))?(?![\w.]*\d)"),
-    re.compile(_MONTH_WORD + r"\.?\s+(?:(?P<d>\d{1,2}),?\s+)?(?P<y>\d{4})\b"),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_WORD + r",?\s+(?P<y>\d{4})\b"),
+    re.compile(_MONTH_WORD + r"\.?\s+(?:(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+)?(?P<y>\d{4})\b"),
     re.compile(r"\bQ(?P<q>[1-4])(?:\s+of)?[\s-]*(?P<y>\d{4})\b"),
     re.compile(r"\b(?P<y>\d{4})[\s-]?Q(?P<q>[1-4])\b"),
+    re.compile(r"\b" + _QUARTER_WORD + r"(?:\s+of)?\s+(?P<y>\d{4})\b", re.I),
+    # no year: resolved against the sentence, the paragraph and the data ("*-03", "*-Q4")
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_WORD + r"\b"),
+    re.compile(r"\b" + _MONTH_WORD + r"\b(?:\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?![,.]?\d))?"),
+    re.compile(r"\bQ(?P<q>[1-4])\b"),
+    re.compile(r"\b" + _QUARTER_WORD + r"\b", re.I),
 ]
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
            "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9}
@@ -31,6 +41,10 @@ _NUMBER = re.compile(
     r"(?:\s?(?P<scale>thousand|millions?|billions?|mn|bn|[kKmMbB])\b)?"
     r"(?P<ordinal>st|nd|rd|th)?\b"
     r"\s*(?P<pct>%|percent\b|per cent\b|percentage points?\b|pp\b)?")
+
+
+_ABBREVIATIONS = {"no", "nos", "vs", "approx", "ca", "inc", "ltd", "co", "corp", "st", "mr", "mrs",
+                  "ms", "dr", "jr", "sr", "e.g", "i.e", "eg", "ie", "etc", "fig", "est"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class Quantity:
     step: float
     start: int
     end: int
-    #: for dates: "2024", "2024-03", "2024-03-15" or "2024-Q4"
+    #: for dates: "2024", "2024-03", "2024-03-15" or "2024-Q4"; "*" for a year not written
     period: str = ""
 
 
@@ -52,6 +66,9 @@ def split_sentences(text: str) -> list[tuple[int, int, str]]:
     spans = []
     start = 0
     for m in re.finditer(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9$€£\"(])|\n\s*\n", text):
+        word = re.search(r"(\w+)\.$", text[start:m.start()])
+        if word and word.group(1).lower() in _ABBREVIATIONS:
+            continue  # "No. 1", "Acme Inc. earned", "approx. 12%"
         spans.append((start, m.start(), text[start:m.start()].strip()))
         start = m.end()
     if text[start:].strip():
@@ -59,7 +76,9 @@ def split_sentences(text: str) -> list[tuple[int, int, str]]:
     return [s for s in spans if s[2]]
 
 
-def _period(y: str, m: str | None = None, d: str | None = None, q: str | None = None) -> str:
+def _period(y: str | None, m: str | None = None, d: str | None = None,
+            q: str | None = None) -> str:
+    y = y or "*"
     if q:
         return f"{y}-Q{q}"
     if m and d:
@@ -76,8 +95,10 @@ def _dates(text: str) -> list[Quantity]:
                 continue
             g = m.groupdict()
             month = g.get("m") or (str(MONTHS[g["mname"][:3].lower()]) if g.get("mname") else None)
-            period = _period(g["y"], month, g.get("d"), g.get("q"))
-            found.append(Quantity(m.group(0), float(g["y"]), "date", 1.0, m.start(), m.end(), period))
+            quarter = g.get("q") or (_QUARTER_WORDS[g["qword"].lower()] if g.get("qword") else None)
+            period = _period(g.get("y"), month, g.get("d"), quarter)
+            year = float(g["y"]) if g.get("y") else 0.0
+            found.append(Quantity(m.group(0), year, "date", 1.0, m.start(), m.end(), period))
             taken.append((m.start(), m.end()))
     return found
 
@@ -99,8 +120,9 @@ def extract_quantities(text: str) -> list[Quantity]:
         decimals = len(num.split(".")[1]) if "." in num else 0
         value = float(num.replace(",", ""))
         scale_word = (m.group("scale") or "").lower()
-        if scale_word == "m" and m.group("scale") == "m" and not m.group("cur"):
-            scale_word = ""  # "5 m" is metres more often than millions without a currency
+        if scale_word == "m" and m.group("scale") == "m" and not m.group("cur") \
+                and m.start("scale") > m.end("num"):
+            scale_word = ""  # "5 m" is metres more often than millions; "1.2m" is millions
         scale = _SCALES.get(scale_word, 1.0)
         sign = -1.0 if m.group("sign") else 1.0
         raw_start = m.start("cur") if m.group("cur") else (m.start("sign") if m.group("sign") else start)

@@ -21,7 +21,7 @@ from sqlalchemy import (Column, Date, ForeignKey, Integer, MetaData, Numeric, St
                         create_engine, inspect, text)
 from sqlalchemy.engine import Connection, make_url
 
-from .exceptions import StageAgentError
+from stageagent.exceptions import StageAgentError
 
 #: SQLite `PRAGMA application_id` of a file this module wrote ("STAG")
 SQLITE_APPLICATION_ID = 0x53544147

@@ -96,7 +96,7 @@ class Busy(Recorder):
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         for _ in range(5):
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.004)  # long enough for slow stores to start the others
         self.active -= 1
         self.calls.append(tag)
         return tag

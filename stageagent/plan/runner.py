@@ -82,45 +82,65 @@ class RuntimeStepRunner:
     A stage step's output is `{"text", "output", "reason", "score", "iterations"}`; the full
     `StageResult` is kept in `stage_results[step_id]`. A stage that does not pass raises
     `StepFailure`. Tools get a `ToolContext` with `deps` and the shared `state`.
+    Subclasses adapt it with `context_for` (template variables), `model_for`, `check`
+    (why a finished stage is not good enough) and `run_tool`.
     """
 
     def __init__(self, runtime: Any, *, model: Any = None, deps: Any = None,
-                 state: dict[str, Any] | None = None,
-                 contexts: Mapping[str, dict[str, Any]] | None = None):
+                 state: dict[str, Any] | None = None, stream: bool = False):
         self.runtime = runtime
         self.model = model
         self.deps = deps
         self.state = state if state is not None else {}
+        self.stream = stream
         self.stage_results: dict[str, Any] = {}
-        self.contexts = contexts or {}
+        self.active: dict[str, Any] = {}  # step id -> the running StageRun
 
     def model_for(self, step: Step) -> Any:
         return self.model.get(step.target) if isinstance(self.model, Mapping) else self.model
 
+    def context_for(self, step: Step, params: dict[str, Any]) -> dict[str, Any]:
+        return dict(params.get("context") or {})
+
+    def check(self, step: Step, result: Any) -> str | None:
+        """Why a finished stage cannot be used (None: it can)."""
+        if not result.ok:
+            return f"stage {step.target!r} stopped: {result.reason}" + (
+                f" - {result.error}" if result.error else "")
+        return None
+
+    def cancel_stages(self) -> None:
+        """Ask every running stage to stop (each ends with reason `cancelled`)."""
+        for run in list(self.active.values()):
+            run.cancel()
+
     async def run(self, step: Step, params: dict[str, Any], ctx: StepContext) -> Any:
         if step.kind == "tool":
-            return await self._tool(step, params, ctx)
-        context = {**self.contexts.get(step.id, {}), **(params.get("context") or {})}
+            return await self.run_tool(step, params, ctx)
         run = self.runtime.run_stage(step.target, str(params.get("input", "")),
-                                     context=context, model=self.model_for(step),
-                                     deps=self.deps, state=self.state,
+                                     context=self.context_for(step, params),
+                                     model=self.model_for(step), deps=self.deps,
+                                     state=self.state, stream=self.stream,
                                      emitter=Emitter(ctx.run_id))
+        self.active[step.id] = run
         try:
             async for event in run:
                 ctx.emit(event)
         except asyncio.CancelledError:
             await run.aclose()
             raise
+        finally:
+            self.active.pop(step.id, None)
         result = run.result
         self.stage_results[step.id] = result
-        if not result.ok:
-            raise StepFailure(f"stage {step.target!r} stopped: {result.reason}"
-                              + (f" - {result.error}" if result.error else ""),
-                              error_type=result.reason)
+        problem = self.check(step, result)
+        if problem is not None:
+            raise StepFailure(problem, error_type=result.reason if not result.ok
+                              else "invalid_result")
         return {"text": result.text, "output": result.output, "reason": result.reason,
                 "score": result.score, "iterations": result.iterations}
 
-    async def _tool(self, step: Step, params: dict[str, Any], ctx: StepContext) -> Any:
+    async def run_tool(self, step: Step, params: dict[str, Any], ctx: StepContext) -> Any:
         from ..function_tools import ToolContext
 
         tool = self.runtime.tools.get(step.target)

@@ -572,6 +572,10 @@ class PlanRun:
         self.state.revise(revised)
         self._index(revised)
         added, removed, changed, text = diff_plans(old, revised)
+        for sid in changed:  # a changed step that failed or was skipped gets its new chance
+            if self.state.steps[sid].status in ("failed", "skipped", "cancelled"):
+                await self._write("step", sid, {"status": "pending",
+                                                "attempt": self.state.steps[sid].attempts})
         self._emit(self.emitter.make(ev.PlanRevised, plan_id=self.plan_id,
                                      revision=revised.revision, reason=error, added=added,
                                      removed=removed, changed=changed, diff=text))

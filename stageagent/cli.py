@@ -353,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--state", metavar="JSON", help="initial run state, e.g. "
                       '{"sql_result": {QueryResult as JSON}}')
     p.set_defaults(handler=_tool, is_async=True)
+
+    from .plan.cli import add_plan_parser  # stageagent plan ...: see stageagent.plan.cli
+
+    add_plan_parser(sub)
     return parser
 
 

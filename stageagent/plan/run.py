@@ -85,6 +85,7 @@ class PlanRun:
         self._running: dict[str, asyncio.Task[str]] = {}
         self._approving: dict[str, asyncio.Task[str]] = {}
         self._parked: dict[str, Any] = {}  # hand-started step coroutines, by step
+        self._unstarted: dict[str, Any] = {}  # step coroutines whose task has not begun
         self._done: deque[tuple[str, str]] = deque()
         self._wake = asyncio.Event()
         self._new_event = asyncio.Event()
@@ -92,6 +93,9 @@ class PlanRun:
         self._task: asyncio.Task[PlanResult] | None = None
         self._replans = 0
         self._abandoning = False
+        self._pumping = False
+        self._cleared: set[str] = set()  # steps whose approval was granted
+        self._schedule: Schedule = Schedule(ExecutionPlan(), {})
         self._started = 0.0
         self._lease = Lease(self.plan_id, uuid.uuid4().hex, os.getpid(), HOST, 0.0)
 
@@ -344,6 +348,9 @@ class PlanRun:
     # --- scheduling -----------------------------------------------------------------------
 
     async def _execute_all(self) -> None:
+        """The scheduling loop: starts what is ready, settles what ended (skips, stops,
+        re-plans). A step that completes starts its ready dependents itself (`_settled`),
+        without waiting for this loop."""
         assert self.state is not None
         options = self.state.plan.options
         deadline_handle = None
@@ -351,10 +358,10 @@ class PlanRun:
             deadline_handle = asyncio.get_running_loop().call_later(
                 options.total_timeout_s, self._expire, options.total_timeout_s)
         try:
-            schedule = await self._new_schedule()
+            self._schedule = await self._new_schedule()
             while True:
                 if self._stop is None:
-                    await self._start_ready(schedule)
+                    self._pump()
                 if not self._running and not self._approving and not self._done:
                     break
                 if not self._done:
@@ -364,7 +371,7 @@ class PlanRun:
                     self._cancel_running()
                 while self._done:
                     step_id, outcome = self._done.popleft()
-                    schedule = await self._finished(schedule, step_id, outcome)
+                    self._schedule = await self._finished(self._schedule, step_id, outcome)
         finally:
             if deadline_handle is not None:
                 deadline_handle.cancel()
@@ -389,20 +396,30 @@ class PlanRun:
             if not task.done():
                 task.cancel()
 
-    async def _start_ready(self, schedule: Schedule) -> None:
+    def _pump(self) -> None:
+        """Start ready steps up to `max_parallel`. Not re-entrant: a step that completes
+        while being started adds its dependents to the queue this loop is draining."""
+        if self._pumping or self._stop is not None:
+            return
         assert self.state is not None
         options = self.state.plan.options
-        ready, running = schedule.ready, self._running
-        while ready and len(running) < options.max_parallel:
-            step_id = ready.popleft()
-            schedule.take(step_id)
-            step = self._steps[step_id]
-            if step.requires_approval and not options.auto_approve:
-                task = asyncio.ensure_future(self._approve_step(step))
-                self._approving[step_id] = task
-                task.add_done_callback(partial(self._on_done, step_id))
-                continue
-            self._launch(step)
+        schedule, running = self._schedule, self._running
+        self._pumping = True
+        try:
+            while schedule.ready and len(running) < options.max_parallel \
+                    and self._stop is None:
+                step_id = schedule.ready.popleft()
+                schedule.take(step_id)
+                step = self._steps[step_id]
+                if step.requires_approval and not options.auto_approve \
+                        and step_id not in self._cleared:
+                    task = asyncio.ensure_future(self._approve_step(step))
+                    self._approving[step_id] = task
+                    task.add_done_callback(partial(self._on_done, step_id))
+                    continue
+                self._launch(step)
+        finally:
+            self._pumping = False
 
     def _launch(self, step: Step) -> None:
         """Start a step. A tool step without a timeout is stepped by hand first (as the
@@ -414,25 +431,54 @@ class PlanRun:
             try:
                 pending = coro.send(None)
             except StopIteration as stop:
-                self._done.append((step.id, stop.value))
+                self._settled(step.id, stop.value)
                 return
             except BaseException:  # noqa: BLE001 - recorded like a crashed task
-                self._done.append((step.id, "crashed"))
+                self._settled(step.id, "crashed")
                 return
-            task = asyncio.ensure_future(_continue(coro, pending))
+            task = asyncio.ensure_future(self._in_task(step.id, coro, pending))
             self._parked[step.id] = coro
         else:
-            task = asyncio.ensure_future(coro)
+            task = asyncio.ensure_future(self._in_task(step.id, coro))
+            self._unstarted[step.id] = coro
         self._running[step.id] = task
         task.add_done_callback(partial(self._on_done, step.id))
 
+    async def _in_task(self, step_id: str, coro: Any, pending: Any = None) -> str:
+        """A step's own task: drives its coroutine (from where `_launch` left it)."""
+        self._unstarted.pop(step_id, None)
+        outcome: str = await (coro if pending is None else resume_suspended(coro, pending))
+        self._running.pop(step_id, None)
+        self._parked.pop(step_id, None)
+        self._settled(step_id, outcome)
+        return outcome
+
+    def _settled(self, step_id: str, outcome: str) -> None:
+        """A step ended: a completed one makes its dependents ready and starts them now;
+        anything else goes to the scheduling loop."""
+        if outcome == "completed" and self._stop is None:
+            self._schedule.completed(step_id)
+            self._pump()
+        else:
+            self._done.append((step_id, outcome))
+        if self._done or not self._running:
+            self._wake.set()
+
     def _on_done(self, step_id: str, task: asyncio.Task[str]) -> None:
-        for tasks in (self._running, self._approving):
-            if tasks.get(step_id) is task:
-                del tasks[step_id]
+        """Approval tasks, and step tasks that never got to `_settled` (cancelled before
+        they started, or crashed)."""
+        if self._approving.get(step_id) is task:
+            del self._approving[step_id]
+        elif not (task.cancelled() or task.exception() is not None):
+            return  # a step task that settled itself
+        if self._running.get(step_id) is task:
+            del self._running[step_id]
         parked = self._parked.pop(step_id, None)
         if parked is not None and task.cancelled():
             _cancel_parked(parked)
+        unstarted = self._unstarted.pop(step_id, None)
+        if unstarted is not None:
+            unstarted.close()  # cancelled before it began: it never ran
         outcome = "cancelled" if task.cancelled() else (
             "crashed" if task.exception() is not None else task.result())
         self._done.append((step_id, outcome))
@@ -454,8 +500,8 @@ class PlanRun:
     async def _finished(self, schedule: Schedule, step_id: str, outcome: str) -> Schedule:
         assert self.state is not None
         if outcome == "approved":
-            if self._stop is None:
-                self._launch(self._steps[step_id])
+            self._cleared.add(step_id)
+            schedule.ready.appendleft(step_id)  # started by the next pump, within max_parallel
             return schedule
         if outcome == "completed":
             schedule.completed(step_id)
@@ -637,11 +683,6 @@ def backoff_delay(step: Step, failures: int, random_value: float) -> float:
     """Exponential backoff capped at `backoff_max_s`, with jitter: 50-100% of it."""
     delay = min(step.backoff_max_s, step.backoff_s * 2 ** (failures - 1))
     return delay * (0.5 + random_value / 2)
-
-
-async def _continue(coro: Any, pending: Any) -> str:
-    result: str = await resume_suspended(coro, pending)
-    return result
 
 
 def _describe(exc: BaseException, step: Step, attempt: int) -> str:

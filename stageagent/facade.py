@@ -24,7 +24,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from . import events as ev
@@ -124,7 +124,7 @@ class ReportRun:
             False, stage, error, error_type, exception)
         return self._event(ev.RunFailed, error=error, error_type=error_type, failed_stage=stage)
 
-    async def _run(self) -> AsyncIterator[ev.BaseEvent]:
+    async def _run(self) -> AsyncGenerator[ev.BaseEvent, None]:
         result = self.result
         started = time.monotonic()
         yield self._event(ev.RunStarted, input=self.question, stages=self.stage_names)

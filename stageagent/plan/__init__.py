@@ -17,7 +17,8 @@ from .store import Lease, PlanState, PlanStore, Record, StepState, load_state
 from .validation import PlanIssue, ensure_valid, parse_plan, validate_plan
 
 __all__ = [
-    "Catalog", "ExecutionPlan", "FunctionRunner", "Lease", "MemoryPlanStore", "PlanApprovalRequest",
+    "Catalog", "ExecutionPlan", "FunctionRunner", "Lease", "MemoryPlanStore",
+    "PlanApprovalRequest",
     "PlanApprover", "PlanExecutor", "PlanIssue", "PlanOptions", "PlanResult", "PlanRun",
     "PlanState", "PlanStatus", "PlanStore", "Record", "Replanner", "RuntimeStepRunner",
     "SQLitePlanStore", "Step", "StepContext", "StepFailure", "StepRunner", "StepState",

@@ -54,7 +54,7 @@ class Catalog:
         key = f"{kind}:{target}"
         validator = self._validators.get(key)
         if validator is None:
-            from jsonschema import Draft202012Validator
+            from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
             schema = self.params_schema(kind, target)
             if schema is None:

@@ -233,19 +233,20 @@ def _progress(event: BaseEvent) -> None:
     """Live progress on stderr: plan and step transitions (stage events in brief)."""
     from ..report import event_summary
 
+    kind: str = getattr(event, "type", "")
     data = event.model_dump(exclude={"run_id", "ts", "seq", "stage", "iteration", "type"})
-    if event.type == "step_event":
+    if kind == "step_event":
         inner = getattr(event, "event")
         line = event_summary(inner)
         if line is not None and inner.type != "thought":
             print(f"  {getattr(event, 'step_id')}/{inner.stage}: {line}", file=sys.stderr)
         return
-    if event.type in ("plan_created", "plan_revised"):
+    if kind in ("plan_created", "plan_revised"):
         data.pop("plan", None)
         data.pop("diff", None)
-    if event.type.startswith(("plan_", "step_", "approval_")):
+    if kind.startswith(("plan_", "step_", "approval_")):
         detail = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
-        print(f"[{time.strftime('%H:%M:%S')}] {event.type} {detail}", file=sys.stderr,
+        print(f"[{time.strftime('%H:%M:%S')}] {kind} {detail}", file=sys.stderr,
               flush=True)
 
 

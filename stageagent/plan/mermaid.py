@@ -40,7 +40,8 @@ def to_mermaid(plan: ExecutionPlan, statuses: Mapping[str, str] | None = None) -
             if dep in index:
                 lines.append(f"    s{index[dep]} --> s{i}")
     if statuses:
-        used = sorted({statuses[s.id] for s in plan.steps if s.id in statuses} & set(STATUS_STYLES))
+        shown = {statuses[s.id] for s in plan.steps if s.id in statuses}
+        used = sorted(shown & set(STATUS_STYLES))
         for status in used:
             lines.append(f"    classDef {status} {STATUS_STYLES[status]}")
         for i, step in enumerate(plan.steps):

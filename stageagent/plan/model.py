@@ -47,10 +47,11 @@ class Step(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
     description: str = ""
-    retries: int = Field(0, ge=0, le=20, description="extra attempts; idempotent steps only")
-    backoff_s: float = Field(0.5, ge=0, le=3600, description="first retry delay")
-    backoff_max_s: float = Field(30.0, ge=0, le=3600)
-    timeout_s: float | None = Field(None, gt=0, le=86400, description="per attempt")
+    retries: int = Field(default=0, ge=0, le=20,
+                         description="extra attempts; idempotent steps only")
+    backoff_s: float = Field(default=0.5, ge=0, le=3600, description="first retry delay")
+    backoff_max_s: float = Field(default=30.0, ge=0, le=3600)
+    timeout_s: float | None = Field(default=None, gt=0, le=86400, description="per attempt")
     idempotent: bool = False
     requires_approval: bool = False
 
@@ -58,13 +59,13 @@ class Step(BaseModel):
 class PlanOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_parallel: int = Field(8, ge=1, le=10_000)
+    max_parallel: int = Field(default=8, ge=1, le=10_000)
     on_error: Literal["stop", "continue"] = "stop"
-    total_timeout_s: float | None = Field(None, gt=0, le=7 * 86400)
+    total_timeout_s: float | None = Field(default=None, gt=0, le=7 * 86400)
     require_approval: bool = False
     auto_approve: bool = False
-    approval_timeout_s: float | None = Field(300.0, gt=0, le=30 * 86400)
-    max_steps: int = Field(200, ge=1, le=100_000)
+    approval_timeout_s: float | None = Field(default=300.0, gt=0, le=30 * 86400)
+    max_steps: int = Field(default=200, ge=1, le=100_000)
 
 
 class ExecutionPlan(BaseModel):
@@ -75,7 +76,7 @@ class ExecutionPlan(BaseModel):
     id: str = Field(default_factory=new_plan_id, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     goal: str = ""
     steps: list[Step] = Field(default_factory=list)
-    options: PlanOptions = Field(default_factory=PlanOptions)
+    options: PlanOptions = Field(default_factory=lambda: PlanOptions())
     revision: int = 0
 
     @classmethod

@@ -585,8 +585,9 @@ class PlanRun:
         except asyncio.CancelledError:
             if self._abandoning:
                 raise
+            assert self.state is not None
             await self._write("step", step.id, {
-                "status": "cancelled", "attempt": self.state.steps[step.id].attempts,  # type: ignore[union-attr]
+                "status": "cancelled", "attempt": self.state.steps[step.id].attempts,
                 "error": self._stop_message()})
             return False
         return True

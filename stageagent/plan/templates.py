@@ -36,7 +36,6 @@ def report_plan(question: str, *, stages: Mapping[str, str] | None = None, chart
     steps.append(Step(id="report", kind="tool", target="report", depends_on=[
         s.id for s in steps if s.id != "sql"], params={},
         description="assemble the report from the query, chart and text"))
-    extra = {"id": plan_id} if plan_id else {}
-    return ExecutionPlan(goal=f"Report: {question}", steps=steps,
-                         options=PlanOptions(max_parallel=len(steps), on_error="stop"),
-                         **extra)
+    plan = ExecutionPlan(goal=f"Report: {question}", steps=steps,
+                         options=PlanOptions(max_parallel=len(steps), on_error="stop"))
+    return plan.model_copy(update={"id": plan_id}) if plan_id else plan

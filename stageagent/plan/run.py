@@ -305,7 +305,19 @@ class PlanRun:
             return True
         await self._set_status("pending_approval")
         summary = f"{len(self.state.plan.steps)} step(s): {self.state.plan.goal}".strip()
-        decision = await self.approvals.obtain(None, summary, options.approval_timeout_s)
+        waiting = asyncio.ensure_future(
+            self.approvals.obtain(None, summary, options.approval_timeout_s))
+        self._approving[""] = waiting  # cancel() stops the wait too
+        try:
+            decision = await waiting
+        except asyncio.CancelledError:
+            if self._stop is None or not waiting.cancelled():
+                raise  # the run itself is being stopped
+            await self._set_status("cancelled", self._stop[1])
+            self._emit_completed()
+            return False
+        finally:
+            self._approving.pop("", None)
         if not decision.approved:
             await self._set_status("cancelled", f"rejected by {decision.by or '?'}: "
                                                  f"{decision.reason or 'no reason'}")

@@ -159,4 +159,18 @@ async def test_a_decision_given_before_a_crash_is_honoured_after_it(tmp_path):
     assert sorted(rec.calls + rec2.calls) == ["open", "yes"]
     assert requested == []  # the request for "open" was already stored
     assert result.steps["no"].status == "failed" and result.status == "partial"
+    # not even an explicit retry decision overrides a rejection
+    rec3 = Recorder()
+    again = await PlanExecutor(rec3.runner(), store2).resume(plan.id, retry=["no"]).wait()
+    assert rec3.calls == [] and again.steps["no"].status == "failed"
     await store2.close()
+
+
+async def test_cancel_while_the_plan_waits_for_approval_ends_it_cancelled():
+    rec = Recorder()
+    run = PlanExecutor(rec.runner()).run(plan_of(step("a"), require_approval=True))
+    await next_event(run, "approval_requested")
+    run.cancel("changed my mind")
+    result = await run.wait()
+    assert result.status == "cancelled" and result.error == "changed my mind"
+    assert rec.calls == []

@@ -29,34 +29,34 @@ class Reference:
     whole: bool  # the string is exactly this reference
 
 
-def find_references(params: Any, field: str = "params") -> Iterator[Reference]:
-    """Every reference in a params tree, with the field it sits in."""
+def strings(params: Any, field: str = "params") -> Iterator[tuple[str, str]]:
+    """`(field, text)` of every string in a params tree (`params.rows[0]`, ...)."""
     if isinstance(params, str):
-        if "${" not in params:
-            return
-        for match in REFERENCE.finditer(params):
-            path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
-            yield Reference(match.group(1), path, field, match.group(0) == params)
+        yield field, params
     elif isinstance(params, Mapping):
         for key, value in params.items():
-            yield from find_references(value, f"{field}.{key}")
+            yield from strings(value, f"{field}.{key}")
     elif isinstance(params, (list, tuple)):
         for index, value in enumerate(params):
-            yield from find_references(value, f"{field}[{index}]")
+            yield from strings(value, f"{field}[{index}]")
+
+
+def find_references(params: Any, field: str = "params") -> Iterator[Reference]:
+    """Every reference in a params tree, with the field it sits in."""
+    for where, text in strings(params, field):
+        if "${" not in text:
+            continue
+        for match in REFERENCE.finditer(text):
+            path = tuple(match.group(2).split(".")[1:]) if match.group(2) else ()
+            yield Reference(match.group(1), path, where, match.group(0) == text)
 
 
 def malformed_references(params: Any, field: str = "params") -> Iterator[tuple[str, str]]:
     """`(field, text)` of every `${...}` that is not a valid step reference."""
-    if isinstance(params, str):
-        for match in LOOSE_REFERENCE.finditer(params):
+    for where, text in strings(params, field):
+        for match in LOOSE_REFERENCE.finditer(text):
             if not REFERENCE.fullmatch(match.group(0)):
-                yield field, match.group(0)
-    elif isinstance(params, Mapping):
-        for key, value in params.items():
-            yield from malformed_references(value, f"{field}.{key}")
-    elif isinstance(params, (list, tuple)):
-        for index, value in enumerate(params):
-            yield from malformed_references(value, f"{field}[{index}]")
+                yield where, match.group(0)
 
 
 def lookup(value: Any, path: tuple[str, ...], where: str) -> Any:

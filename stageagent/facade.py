@@ -80,6 +80,12 @@ class ReportRun:
     def run_id(self) -> str:
         return self.emitter.run_id
 
+    @property
+    def plan_events(self) -> list[ev.BaseEvent]:
+        """The plan executor's own events of this run (plan_*, step_*; stage events nested
+        as step_event) - not part of the facade's stream, which stays as it always was."""
+        return self._plan_run.events if self._plan_run is not None else []
+
     def __aiter__(self) -> Self:
         return self
 

@@ -155,7 +155,7 @@ class ReportRun:
                 yield self._failure()
         finally:
             result.duration_s = time.monotonic() - started
-            if self._plan_run is not None and self._plan_run._task is not None:
+            if self._plan_run is not None and self._plan_run.started:
                 await _stop(self._plan_run)
             for model in built.values():
                 await model.aclose()

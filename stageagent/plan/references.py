@@ -33,7 +33,7 @@ def strings(params: Any, field: str = "params") -> Iterator[tuple[str, str]]:
     """`(field, text)` of every string in a params tree (`params.rows[0]`, ...)."""
     if isinstance(params, str):
         yield field, params
-    elif isinstance(params, Mapping):
+    elif type(params) is dict or isinstance(params, Mapping):
         for key, value in params.items():
             yield from strings(value, f"{field}.{key}")
     elif isinstance(params, (list, tuple)):
@@ -117,4 +117,6 @@ def _value(match: re.Match[str], outputs: Mapping[str, Any], step_id: str, field
 
 
 def has_references(params: Any) -> bool:
+    if not params:
+        return False
     return next(find_references(params), None) is not None

@@ -91,6 +91,7 @@ class PlanRun:
         self._new_event = asyncio.Event()
         self._stop: tuple[str, str] | None = None  # (cancelled|timeout|error, message)
         self._task: asyncio.Task[PlanResult] | None = None
+        self._cursor = 0  # the next event `__anext__` hands out
         self._replans = 0
         self._abandoning = False
         self._pumping = False
@@ -104,6 +105,10 @@ class PlanRun:
         return self.emitter.run_id
 
     # --- control -----------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
 
     def start(self) -> asyncio.Task[PlanResult]:
         if self._task is None:
@@ -140,8 +145,6 @@ class PlanRun:
         return self
 
     async def __anext__(self) -> BaseEvent:
-        if not hasattr(self, "_cursor"):
-            self._cursor = 0
         task = self.start()
         while self._cursor >= len(self.events):
             if task.done():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,7 +59,7 @@ class FunctionRunner:
             value = fn(params.get("input", ""), params.get("context") or {})
         else:
             value = self.tools[step.target](**params)
-        if inspect.isawaitable(value):
+        if type(value) is types.CoroutineType or inspect.isawaitable(value):
             value = await value
         return value
 

@@ -20,7 +20,7 @@ from ..events import BaseEvent
 from .approval import PlanApprover
 from .catalog import Catalog
 from .memory_store import MemoryPlanStore
-from .model import ExecutionPlan
+from .model import ExecutionPlan, Step
 from .run import PlanRun, Replanner
 from .runner import StepRunner
 from .store import LEASE_TTL_S, PlanState, PlanStore, Record, load_state
@@ -35,6 +35,8 @@ class PlanExecutor:
         approver: async callback deciding approvals (or decide on the `PlanRun`).
         replanner: revises the remaining steps when a step fails (at most `max_replans`).
         on_event: called with every plan event as it is announced.
+        flag_result: `(step, output) -> problem or None`; a flagged result fails its step
+            (kept in the record) and goes to the re-planner like any failure.
     """
 
     def __init__(self, runner: StepRunner, store: PlanStore | None = None, *,
@@ -42,6 +44,7 @@ class PlanExecutor:
                  replanner: Replanner | None = None, max_replans: int = 2,
                  lease_ttl: float = LEASE_TTL_S,
                  on_event: Callable[[BaseEvent], None] | None = None,
+                 flag_result: Callable[[Step, Any], str | None] | None = None,
                  random_fn: Callable[[], float] = random.random):
         self.runner = runner
         self.store: PlanStore = store if store is not None else MemoryPlanStore()
@@ -51,6 +54,7 @@ class PlanExecutor:
         self.max_replans = max_replans
         self.lease_ttl = lease_ttl
         self.on_event = on_event
+        self.flag_result = flag_result
         self.random = random_fn
 
     def validate(self, plan: ExecutionPlan) -> ExecutionPlan:

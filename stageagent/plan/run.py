@@ -414,15 +414,15 @@ class PlanRun:
     def _pump(self) -> None:
         """Start ready steps up to `max_parallel`. Not re-entrant: a step that completes
         while being started adds its dependents to the queue this loop is draining."""
-        if self._pumping or self._stop is not None:
-            return
+        if self._pumping or self._stop is not None or self._done:
+            return  # an ended step awaits the loop (a failure may stop or re-plan): hold
         assert self.state is not None
         options = self.state.plan.options
         schedule, running = self._schedule, self._running
         self._pumping = True
         try:
             while schedule.ready and len(running) < options.max_parallel \
-                    and self._stop is None:
+                    and self._stop is None and not self._done:
                 step_id = schedule.ready.popleft()
                 schedule.take(step_id)
                 step = self._steps[step_id]
@@ -586,6 +586,13 @@ class PlanRun:
                 if not await self._backoff(step, attempt - base):
                     return "cancelled"
                 continue
+            flag = self.executor.flag_result
+            problem = flag(step, output) if flag is not None else None
+            if problem:  # a result judged unusable: a failure (re-planned if possible)
+                await self._write("step", step.id, {
+                    "status": "failed", "attempt": attempt, "output": output,
+                    "error": f"result flagged: {problem}", "error_type": "flagged"})
+                return "failed"
             self._outputs[step.id] = output
             await self._write("step", step.id, {
                 "status": "completed", "attempt": attempt, "output": output,

@@ -193,3 +193,29 @@ def test_diff_plans_names_added_removed_and_changed_steps():
     added, removed, changed, text = diff_plans(old, new)
     assert (added, removed, changed) == (["c"], ["b"], ["a"])
     assert text.startswith("--- revision 0\n+++ revision 1")
+
+
+async def test_a_flagged_result_fails_its_step_and_is_replanned():
+    rt = runtime()
+    cat = catalog(rt)
+    plan = ExecutionPlan(goal="g", steps=[
+        Step(id="o", target="count_rows", params={"table": "products"}),
+        Step(id="sum", target="add", depends_on=["o"],
+             params={"a": "${steps.o.output}", "b": 1})])
+    revised = plan_json({"id": "o2", "target": "count_rows", "params": {"table": "orders"}},
+                        {"id": "o", "target": "count_rows", "params": {"table": "products"}},
+                        {"id": "sum", "target": "add", "depends_on": ["o2"],
+                         "params": {"a": "${steps.o2.output}", "b": 1}})
+    answers = iter(["Use orders instead.", revised])
+    replanner = ModelReplanner(PlanGenerator(rt, cat, model=FunctionModel(
+        lambda request: next(answers))))
+
+    def too_small(step, output):
+        return f"only {output} rows" if step.target == "count_rows" and output < 10 else None
+
+    result = await PlanExecutor(RuntimeStepRunner(rt), catalog=cat, replanner=replanner,
+                                flag_result=too_small).run(plan).wait()
+    assert result.steps["o"].status == "failed" and result.steps["o"].output == 7
+    assert result.steps["o"].error == "result flagged: only 7 rows"
+    assert result.outputs["sum"] == 121 and result.status == "partial"
+    assert [e.added for e in result.events if e.type == "plan_revised"] == [["o2"]]

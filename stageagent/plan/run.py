@@ -255,6 +255,9 @@ class PlanRun:
     async def _prepare(self) -> PlanState:
         plan = self._new_plan
         if plan is not None:
+            if await self.store.records(plan.id):
+                raise PlanStateError(f"plan {plan.id!r} is already in the store: resume it "
+                                     "(resume(plan_id)), or give the new plan another id")
             self.state = PlanState(plan=plan)
             await self._take_lease()
             dumped = plan.model_dump(mode="json")

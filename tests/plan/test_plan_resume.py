@@ -165,3 +165,14 @@ async def test_resume_of_a_completed_plan_reruns_nothing(tmp_path):
     result = await PlanExecutor(rec.runner(), store).resume(plan.id).wait()
     assert result.status == "completed" and rec.calls == ["1"]
     await store.close()
+
+
+async def test_running_a_plan_whose_id_is_already_stored_is_refused(tmp_path):
+    store = SQLitePlanStore(tmp_path / "plans.db")
+    rec = Recorder()
+    plan = plan_of(step("a", params={"value": 1}))
+    await PlanExecutor(rec.runner(), store).run(plan).wait()
+    with pytest.raises(PlanStateError, match="already in the store"):
+        await PlanExecutor(rec.runner(), store).run(plan).wait()
+    assert rec.calls == ["1"] and len(await store.records(plan.id)) == 6
+    await store.close()

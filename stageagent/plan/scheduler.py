@@ -22,20 +22,28 @@ class Schedule:
         self.dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
         self.ready: deque[str] = deque()
         self.blocked: list[str] = []  # pending steps that can never run (a dep failed)
+        dependents = self.dependents
         for step in plan.steps:
+            sid = step.id
             for dep in step.depends_on:
-                self.dependents[dep].append(step.id)
-        for step in plan.steps:
-            if steps[step.id].status != "pending":
+                dependents[dep].append(sid)
+            if steps[sid].status != "pending":
                 continue
-            statuses = [steps[d].status for d in step.depends_on]
-            if any(s in BLOCKING for s in statuses):
-                self.blocked.append(step.id)
+            left, blocked = 0, False
+            for dep in step.depends_on:
+                status = steps[dep].status
+                if status == "completed":
+                    continue
+                if status in BLOCKING:
+                    blocked = True
+                    break
+                left += 1
+            if blocked:
+                self.blocked.append(sid)
                 continue
-            left = sum(1 for s in statuses if s != "completed")
-            self.waiting[step.id] = left
+            self.waiting[sid] = left
             if left == 0:
-                self.ready.append(step.id)
+                self.ready.append(sid)
 
     def completed(self, step_id: str) -> None:
         """`step_id` completed: its dependents with no other open dependency are ready."""

@@ -21,6 +21,9 @@ from .catalog import Catalog
 from .model import ExecutionPlan, Step
 from .references import REFERENCE, find_references, malformed_references
 
+#: what a stage step's output holds (`RuntimeStepRunner`)
+STAGE_OUTPUT_KEYS = ("text", "output", "reason", "score", "iterations")
+
 #: the absolute step limit (a plan's own `options.max_steps` may be lower)
 MAX_STEPS = 10_000
 
@@ -175,6 +178,11 @@ def _check_references(steps: list[Step]) -> Iterable[PlanIssue]:
         elif not masks[step.id] >> index[ref.step_id] & 1:
             yield PlanIssue(step.id, ref.field, f"references step {ref.step_id!r}, which "
                             "is not a (transitive) dependency: add it to depends_on")
+        elif steps[index[ref.step_id]].kind == "stage" and ref.path \
+                and ref.path[0] not in STAGE_OUTPUT_KEYS:
+            yield PlanIssue(step.id, ref.field, f"stage step {ref.step_id!r} has no output "
+                            f"{ref.path[0]!r} (a stage's output has: "
+                            f"{', '.join(STAGE_OUTPUT_KEYS)})")
 
 
 def _ancestor_masks(steps: list[Step], index: dict[str, int]) -> dict[str, int]:

@@ -80,6 +80,15 @@ def test_references_must_point_at_transitive_dependencies():
     assert "c" not in {i.step_id for i in issues}
 
 
+def test_references_into_a_stage_output_are_checked_against_its_keys():
+    plan = plan_of(Step(id="s", kind="stage", target="sql", params={"input": "q"}),
+                   step("ok", "echo", "s", params={"value": "${steps.s.output.output.sql}"}),
+                   step("bad", "echo", "s", params={"value": "${steps.s.output.rows}"}))
+    issues = validate_plan(plan, CATALOG)
+    assert [(i.step_id, i.field) for i in issues] == [("bad", "params.value")]
+    assert "has no output 'rows'" in issues[0].message and "text, output" in issues[0].message
+
+
 def test_a_whole_string_reference_stands_in_for_any_type():
     plan = plan_of(step("a"), Step(id="q", target="query", depends_on=["a"],
                                    params={"sql": "SELECT 1", "limit": "${steps.a.output}"}))

@@ -22,12 +22,19 @@ STAGE_PARAMS_SCHEMA: dict[str, Any] = {
 }
 
 
+#: what a stage step's output holds when a `RuntimeStepRunner` runs it
+STAGE_OUTPUT_KEYS = ("text", "output", "reason", "score", "iterations")
+
+
 @dataclass
 class Catalog:
-    """Tools: name -> (description, JSON schema of arguments); stages: name -> description."""
+    """Tools: name -> (description, JSON schema of arguments); stages: name -> description.
+    `stage_output_keys`: the keys of a stage step's output, when the runner fixes them
+    (references into a stage's output are checked against them)."""
 
     tools: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
+    stage_output_keys: tuple[str, ...] | None = None
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -35,7 +42,7 @@ class Catalog:
                      stages: list[str] | None = None) -> Catalog:
         """The tools and stages of a `StageAwareRuntime` (or only the named ones)."""
         tool_names = runtime.tools.names() if tools is None else tools
-        catalog = cls()
+        catalog = cls(stage_output_keys=STAGE_OUTPUT_KEYS)
         for name in tool_names:
             definition = runtime.tools.get(name).definition
             catalog.tools[name] = (definition.description, dict(definition.parameters))

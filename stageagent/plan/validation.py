@@ -21,9 +21,6 @@ from .catalog import Catalog
 from .model import ExecutionPlan, Step
 from .references import REFERENCE, find_references, malformed_references
 
-#: what a stage step's output holds (`RuntimeStepRunner`)
-STAGE_OUTPUT_KEYS = ("text", "output", "reason", "score", "iterations")
-
 #: the absolute step limit (a plan's own `options.max_steps` may be lower)
 MAX_STEPS = 10_000
 
@@ -55,7 +52,8 @@ def validate_plan(plan: ExecutionPlan, catalog: Catalog | None = None) -> list[P
         issues.extend(_check_step(step, seen, catalog))
     issues.extend(_check_cycles(plan.steps))
     if not any(i.field == "depends_on" and "cycle" in i.message for i in issues):
-        issues.extend(_check_references(plan.steps))
+        keys = catalog.stage_output_keys if catalog is not None else None
+        issues.extend(_check_references(plan.steps, keys))
     return issues
 
 
@@ -166,7 +164,8 @@ def _check_cycles(steps: list[Step]) -> list[PlanIssue]:
     return issues
 
 
-def _check_references(steps: list[Step]) -> Iterable[PlanIssue]:
+def _check_references(steps: list[Step],
+                      stage_keys: tuple[str, ...] | None) -> Iterable[PlanIssue]:
     refs = [(step, ref) for step in steps for ref in find_references(step.params)]
     if not refs:
         return
@@ -178,11 +177,10 @@ def _check_references(steps: list[Step]) -> Iterable[PlanIssue]:
         elif not masks[step.id] >> index[ref.step_id] & 1:
             yield PlanIssue(step.id, ref.field, f"references step {ref.step_id!r}, which "
                             "is not a (transitive) dependency: add it to depends_on")
-        elif steps[index[ref.step_id]].kind == "stage" and ref.path \
-                and ref.path[0] not in STAGE_OUTPUT_KEYS:
+        elif stage_keys and steps[index[ref.step_id]].kind == "stage" and ref.path \
+                and ref.path[0] not in stage_keys:
             yield PlanIssue(step.id, ref.field, f"stage step {ref.step_id!r} has no output "
-                            f"{ref.path[0]!r} (a stage's output has: "
-                            f"{', '.join(STAGE_OUTPUT_KEYS)})")
+                            f"{ref.path[0]!r} (a stage's output has: {', '.join(stage_keys)})")
 
 
 def _ancestor_masks(steps: list[Step], index: dict[str, int]) -> dict[str, int]:

@@ -84,9 +84,14 @@ def test_references_into_a_stage_output_are_checked_against_its_keys():
     plan = plan_of(Step(id="s", kind="stage", target="sql", params={"input": "q"}),
                    step("ok", "echo", "s", params={"value": "${steps.s.output.output.sql}"}),
                    step("bad", "echo", "s", params={"value": "${steps.s.output.rows}"}))
-    issues = validate_plan(plan, CATALOG)
+    from stageagent.plan.catalog import STAGE_OUTPUT_KEYS
+
+    runtime_like = Catalog(tools=CATALOG.tools, stages=CATALOG.stages,
+                           stage_output_keys=STAGE_OUTPUT_KEYS)
+    issues = validate_plan(plan, runtime_like)
     assert [(i.step_id, i.field) for i in issues] == [("bad", "params.value")]
     assert "has no output 'rows'" in issues[0].message and "text, output" in issues[0].message
+    assert validate_plan(plan, CATALOG) == []  # a runner with its own stage outputs
 
 
 def test_a_whole_string_reference_stands_in_for_any_type():

@@ -83,7 +83,7 @@ class PlanRun:
         self._with_refs: set[str] = set()
         self._outputs: dict[str, Any] = {}
         self._running: dict[str, asyncio.Task[str]] = {}
-        self._approving: dict[str, asyncio.Task[str]] = {}
+        self._approving: dict[str, asyncio.Task[Any]] = {}  # step (or "" for the plan) -> wait
         self._parked: dict[str, Any] = {}  # hand-started step coroutines, by step
         self._unstarted: dict[str, Any] = {}  # step coroutines whose task has not begun
         self._done: deque[tuple[str, str]] = deque()

@@ -436,8 +436,6 @@ class StageAwareFacade:
                       with_chart: bool = True) -> dict[str, Any]:
         """Template variables of a stage: the question and the upstream typed results
         (the chart only `with_chart`: when the document stage waits for it)."""
-        from .report import markdown_table
-
         db = self.database
         context: dict[str, Any] = {"question": result.question, "dialect": db.dialect,
                                    "row_limit": db.row_limit}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import BaseEvent
-from ..exceptions import PlanError, PlanValidationError, StageAgentError
+from ..exceptions import PlanError, PlanValidationError
 from .approval import PlanApprovalRequest
 from .catalog import Catalog
 from .executor import PlanExecutor
@@ -250,4 +250,4 @@ def _progress(event: BaseEvent) -> None:
               flush=True)
 
 
-__all__ = ["add_plan_parser", "plan_command", "StageAgentError"]
+__all__ = ["add_plan_parser", "plan_command"]

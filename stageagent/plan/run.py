@@ -20,12 +20,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from .. import events as ev
-from ..construct import every_field, trusted
 from ..events import BaseEvent, Emitter
 from ..exceptions import PlanReferenceError, PlanStateError
 from ..toolcalls import resume_suspended
-from .approval import Approvals, approval_id
+from .announce import announce
+from .approval import Approvals
 from .model import ExecutionPlan, Step, progress
+from .recovery import check_resumable, settle
 from .references import has_references, resolve
 from .runner import StepContext
 from .scheduler import Schedule
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from .executor import PlanExecutor
 
 _clock = time.perf_counter
-_STARTED = every_field(ev.StepStarted)
-_COMPLETED = every_field(ev.StepCompleted)
 
 
 class Replanner(Protocol):
@@ -176,49 +175,9 @@ class PlanRun:
         await self.store.append(record)
         assert self.state is not None
         self.state.apply(record)
-        event = self._event_for(kind, step_id, data)
+        event = announce(self.emitter, self.plan_id, self._steps, kind, step_id, data)
         if event is not None:
             self._emit(event)
-
-    def _event_for(self, kind: str, step_id: str | None, data: dict[str, Any]) -> Any:
-        make, pid = self.emitter.make, self.plan_id
-        if kind == "step":
-            status = data["status"]
-            attempt = data.get("attempt", 0)
-            if status == "running":  # the two events of every step: built like the runtime's
-                step = self._steps[step_id]  # type: ignore[index]
-                em = self.emitter
-                em.seq = seq = em.seq + 1
-                return trusted(ev.StepStarted, {
-                    "run_id": em.run_id, "stage": "", "iteration": 0, "seq": seq,
-                    "ts": time.time(), "type": "step_started", "plan_id": pid,
-                    "step_id": step_id, "attempt": attempt, "kind": step.kind,
-                    "target": step.target}, _STARTED)
-            if status == "completed":
-                em = self.emitter
-                em.seq = seq = em.seq + 1
-                return trusted(ev.StepCompleted, {
-                    "run_id": em.run_id, "stage": "", "iteration": 0, "seq": seq,
-                    "ts": time.time(), "type": "step_completed", "plan_id": pid,
-                    "step_id": step_id, "attempt": attempt,
-                    "duration_ms": data.get("duration_ms", 0.0)}, _COMPLETED)
-            if status == "failed" or (status == "pending" and data.get("error")):
-                return make(ev.StepFailed, plan_id=pid, step_id=step_id, attempt=attempt,
-                            error=data.get("error") or "", error_type=data.get("error_type", ""),
-                            will_retry=status == "pending")
-            if status in ("skipped", "cancelled"):
-                return make(ev.StepSkipped, plan_id=pid, step_id=step_id, status=status,
-                            reason=data.get("error") or "")
-            return None
-        if kind == "approval_requested":
-            return make(ev.ApprovalRequested, plan_id=pid, approval_id=data["approval_id"],
-                        step_id=step_id, summary=data.get("summary", ""),
-                        timeout_s=data.get("timeout_s"))
-        if kind == "approval_decided":
-            return make(ev.ApprovalDecided, plan_id=pid, approval_id=data["approval_id"],
-                        step_id=step_id, approved=data["approved"], by=data.get("by", ""),
-                        reason=data.get("reason", ""))
-        return None
 
     async def _set_status(self, status: str, error: str | None = None) -> None:
         await self._write("plan_status", None, {"status": status, "error": error})
@@ -265,7 +224,7 @@ class PlanRun:
             self._emit(self.emitter.make(ev.PlanCreated, plan_id=plan.id, plan=dumped))
         else:
             self.state = await load_state(self.store, self.plan_id)
-            self._check_resumable(self.state)
+            check_resumable(self.plan_id, self.state)
             await self._take_lease()
             self.state = await load_state(self.store, self.plan_id)  # after the lease: final
         self._index(self.state.plan)
@@ -278,15 +237,6 @@ class PlanRun:
         self._with_refs = {s.id for s in plan.steps if has_references(s.params)}
         assert self.state is not None
         self._outputs = self.state.outputs()
-
-    def _check_resumable(self, state: PlanState) -> None:
-        approval = state.plan_approval()
-        if approval is not None and approval.decided and not approval.approved:
-            raise PlanStateError(f"plan {self.plan_id!r} was rejected ({approval.by or '?'}: "
-                                 f"{approval.reason or 'no reason'}); it cannot be resumed")
-        if state.status == "cancelled":
-            raise PlanStateError(f"plan {self.plan_id!r} was cancelled "
-                                 f"({state.error or 'no reason'}); a cancelled plan is final")
 
     async def _take_lease(self) -> None:
         held = await self.store.acquire_lease(self._lease, ttl=self.executor.lease_ttl)
@@ -333,35 +283,15 @@ class PlanRun:
         return True
 
     async def _recover(self) -> None:
-        """Resume: settle steps an earlier run left unfinished."""
+        """Resume: record the retry decisions, then settle what an earlier run left."""
         assert self.state is not None
         for sid in self._retry:
             if sid not in self.state.steps:
                 raise PlanStateError(f"resume(retry=...): plan {self.plan_id!r} has no step "
                                      f"{sid!r}")
             await self._write("retry_decision", sid, {"attempt": self.state.steps[sid].attempts})
-        for step in self.state.plan.steps:
-            st = self.state.steps[step.id]
-            if st.status in ("pending", "completed"):
-                continue
-            if self._rejected(step.id):
-                continue
-            allowed = self.state.retry_allowed.get(step.id) == st.attempts
-            if st.status == "running" and not (step.idempotent or allowed):
-                await self._write("step", step.id, {
-                    "status": "failed", "attempt": st.attempts, "interrupted": True,
-                    "error_type": "interrupted",
-                    "error": "interrupted: its executor died while this non-idempotent step "
-                             "was running; it is not retried without a decision "
-                             f"(resume with retry=[{step.id!r}])"})
-            elif st.status in ("skipped", "cancelled") or step.idempotent or allowed:
-                await self._write("step", step.id, {"status": "pending",
-                                                    "attempt": st.attempts})
-
-    def _rejected(self, step_id: str) -> bool:
-        assert self.state is not None
-        approval = self.state.approvals.get(approval_id(self.plan_id, step_id))
-        return approval is not None and approval.decided and not approval.approved
+        for step_id, data in settle(self.plan_id, self.state):
+            await self._write("step", step_id, data)
 
     # --- scheduling -----------------------------------------------------------------------
 

@@ -3,10 +3,6 @@ references resolved at execution time, and one event stream."""
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-
 from stageagent import events as ev
 from stageagent.plan import PlanExecutor, Step
 

@@ -30,6 +30,7 @@ class PostgresPlanStore:
             raise PlanError(f"table_prefix {table_prefix!r} must be a lower-case SQL "
                             "identifier (letters, digits, _; at most 41 characters)")
         self.url = _psycopg_url(url)
+        self.table_prefix = table_prefix
         self.records_table = f"{table_prefix}_records"
         self.leases_table = f"{table_prefix}_leases"
         self._conn: Any = None

@@ -56,12 +56,14 @@ async def wait_for_running(store, plan_id, steps, proc, limit=60.0):
     raise AssertionError("the worker never got the steps running")
 
 
-async def kill_mid_plan(tmp_path):
-    db, plan = tmp_path / "plans.db", crash_plan()
+async def kill_mid_plan(tmp_path, store=None, spec=None):
+    plan = crash_plan()
+    if store is None:
+        spec = str(tmp_path / "plans.db")
+        store = SQLitePlanStore(spec)
     (tmp_path / "plan.json").write_text(plan.model_dump_json())
-    proc = subprocess.Popen([sys.executable, "-m", "tests.plan.crash_worker", str(db),
+    proc = subprocess.Popen([sys.executable, "-m", "tests.plan.crash_worker", spec,
                              str(tmp_path / "plan.json")], cwd=ROOT, stderr=subprocess.PIPE)
-    store = SQLitePlanStore(db)
     try:
         before = await wait_for_running(store, plan.id, ["charge", "fetch"], proc)
         os.kill(proc.pid, signal.SIGKILL)
@@ -99,6 +101,18 @@ async def test_resume_after_kill_9_continues_without_rerunning_completed_steps(t
     assert rec2.calls == ["finished charge", "finished charge"]  # charge, then receipt
     assert result.outputs["receipt"] == "finished charge"
     await store.close()
+
+
+async def test_kill_9_and_resume_on_postgresql(tmp_path, pg_store_factory):
+    from .conftest import PG_URL
+
+    first, make = pg_store_factory
+    store, plan = await kill_mid_plan(tmp_path, first, f"{PG_URL}#{first.table_prefix}")
+    rec = Recorder()
+    result = await PlanExecutor(finishing(rec), make()).resume(plan.id).wait()
+    assert sorted(rec.calls) == ["early", "finished fetch"]
+    assert result.steps["charge"].error_type == "interrupted"
+    assert result.status == "partial" and result.outputs["done"] == "early"
 
 
 async def test_resume_runs_a_pending_step_whose_dependency_completed_earlier(tmp_path):

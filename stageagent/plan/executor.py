@@ -37,6 +37,8 @@ class PlanExecutor:
         on_event: called with every plan event as it is announced.
         flag_result: `(step, output) -> problem or None`; a flagged result fails its step
             (kept in the record) and goes to the re-planner like any failure.
+        cancel_grace_s: how long a stopping plan waits for cancelled steps to end; a step
+            that ignores its cancellation longer is recorded cancelled and left behind.
     """
 
     def __init__(self, runner: StepRunner, store: PlanStore | None = None, *,
@@ -45,6 +47,7 @@ class PlanExecutor:
                  lease_ttl: float = LEASE_TTL_S,
                  on_event: Callable[[BaseEvent], None] | None = None,
                  flag_result: Callable[[Step, Any], str | None] | None = None,
+                 cancel_grace_s: float = 5.0,
                  random_fn: Callable[[], float] = random.random):
         self.runner = runner
         self.store: PlanStore = store if store is not None else MemoryPlanStore()
@@ -55,6 +58,7 @@ class PlanExecutor:
         self.lease_ttl = lease_ttl
         self.on_event = on_event
         self.flag_result = flag_result
+        self.cancel_grace_s = cancel_grace_s
         self.random = random_fn
 
     def validate(self, plan: ExecutionPlan) -> ExecutionPlan:

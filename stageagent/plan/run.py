@@ -94,6 +94,8 @@ class PlanRun:
         self._replans = 0
         self._abandoning = False
         self._pumping = False
+        self._grace_until: float | None = None  # stopping: when to give up on running steps
+        self._abandoned: set[str] = set()  # steps given up on: nothing more is recorded
         self._cleared: set[str] = set()  # steps whose approval was granted
         self._schedule: Schedule = Schedule(ExecutionPlan(), {})
         self._started = 0.0
@@ -171,6 +173,8 @@ class PlanRun:
 
     async def _write(self, kind: str, step_id: str | None, data: dict[str, Any]) -> None:
         """Store, apply, announce - in this order."""
+        if step_id is not None and step_id in self._abandoned:
+            return  # a step given up on ended late: its plan has moved on
         record = Record(self.plan_id, kind, step_id, data, time.time())
         await self.store.append(record)
         assert self.state is not None
@@ -313,8 +317,9 @@ class PlanRun:
                 if not self._running and not self._approving and not self._done:
                     break
                 if not self._done:
-                    await self._wake.wait()
-                    self._wake.clear()
+                    if not await self._wait_for_wake():
+                        await self._abandon_stubborn()
+                        continue
                 if self._stop is not None:
                     self._cancel_running()
                 while self._done:
@@ -323,6 +328,32 @@ class PlanRun:
         finally:
             if deadline_handle is not None:
                 deadline_handle.cancel()
+
+    async def _wait_for_wake(self) -> bool:
+        """Wait for a step to end. Once the plan is stopping, wait at most the executor's
+        `cancel_grace_s` (False: it passed) - a step that ignores its cancellation must not
+        keep the plan from ending."""
+        if self._stop is None:
+            await self._wake.wait()
+        else:
+            if self._grace_until is None:
+                self._grace_until = _clock() + self.executor.cancel_grace_s
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self._grace_until - _clock()))
+            except TimeoutError:
+                return False
+        self._wake.clear()
+        return True
+
+    async def _abandon_stubborn(self) -> None:
+        """Give up on steps that did not stop when cancelled: recorded cancelled, left
+        behind (their tasks stay cancelled and are not awaited)."""
+        grace = self.executor.cancel_grace_s
+        for step_id in list(self._running):
+            del self._running[step_id]
+            await self._skip(step_id, f"did not stop within {grace}s of being cancelled "
+                                      "(abandoned)", status="cancelled")
+            self._abandoned.add(step_id)
 
     async def _new_schedule(self) -> Schedule:
         assert self.state is not None

@@ -87,6 +87,33 @@ async def test_the_total_timeout_is_enforced_and_stops_running_steps():
     assert result.steps["after"].status == "cancelled"
 
 
+async def test_a_step_that_ignores_cancellation_cannot_keep_the_plan_from_ending():
+    import asyncio
+
+    stop = asyncio.Event()
+
+    async def stubborn() -> None:
+        """Swallow every cancellation until the test is done."""
+        while not stop.is_set():
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                continue
+
+    rec = Recorder()
+    runner = rec.runner()
+    runner.tools["stubborn"] = stubborn
+    plan = plan_of(step("s", "stubborn"), total_timeout_s=0.05)
+    result = await PlanExecutor(runner, cancel_grace_s=0.05).run(plan).wait()
+    stop.set()
+    assert result.status == "failed" and "total timeout" in result.error
+    assert result.steps["s"].status == "cancelled"
+    assert "did not stop within 0.05s" in result.steps["s"].error
+    await asyncio.sleep(0.05)  # the stubborn coroutine sees the flag and returns...
+    assert result.steps["s"].status == "cancelled"  # ...which changes nothing any more
+    assert [e.type for e in result.events].count("plan_completed") == 1
+
+
 async def test_cancel_during_execution_cancels_running_steps():
     rec = Recorder()
     plan = plan_of(step("h", "hang", params={"key": "h"}), step("k", "hang", params={"key": "k"}),

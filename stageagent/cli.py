@@ -544,6 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     # parsed by stageagent.evals.cli (main() hands it the rest of the command line)
     sub.add_parser("eval", help="score a stage on an eval dataset (stageagent eval -h)",
                    add_help=False)
+    from .plan.cli import add_plan_parser  # stageagent plan ...: see stageagent.plan.cli
+
+    add_plan_parser(sub)
     return parser
 
 

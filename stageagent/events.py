@@ -171,15 +171,127 @@ class GroundingChecked(BaseEvent):
     ungrounded: list[str] = Field(default_factory=list)
 
 
+# --- plan-and-execute (stageagent.plan) ----------------------------------------------
+# `run_id` is the plan run's id; `stage` is "" (a plan spans stages).
+
+
+class PlanCreated(BaseEvent):
+    type: Literal["plan_created"] = "plan_created"
+    plan_id: str
+    plan: dict[str, Any] = Field(default_factory=dict)  # ExecutionPlan.model_dump(mode="json")
+
+
+class PlanRevised(BaseEvent):
+    """The re-planner replaced the remaining steps; `diff` says what changed."""
+
+    type: Literal["plan_revised"] = "plan_revised"
+    plan_id: str
+    revision: int
+    reason: str = ""
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    diff: str = ""  # unified diff of the plan's JSON
+
+
+class PlanStarted(BaseEvent):
+    type: Literal["plan_started"] = "plan_started"
+    plan_id: str
+    steps: int = 0
+    resumed: bool = False
+
+
+class PlanCompleted(BaseEvent):
+    """The plan's final status (completed, partial, failed, cancelled)."""
+
+    type: Literal["plan_completed"] = "plan_completed"
+    plan_id: str
+    status: str
+    progress: float = 1.0
+    counts: dict[str, int] = Field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+class StepStarted(BaseEvent):
+    type: Literal["step_started"] = "step_started"
+    plan_id: str
+    step_id: str
+    attempt: int = 1
+    kind: str = ""
+    target: str = ""
+
+
+class StepCompleted(BaseEvent):
+    type: Literal["step_completed"] = "step_completed"
+    plan_id: str
+    step_id: str
+    attempt: int = 1
+    duration_ms: float = 0.0
+
+
+class StepFailed(BaseEvent):
+    """One attempt failed; `will_retry` says whether another attempt follows."""
+
+    type: Literal["step_failed"] = "step_failed"
+    plan_id: str
+    step_id: str
+    attempt: int = 1
+    error: str = ""
+    error_type: str = ""
+    will_retry: bool = False
+
+
+class StepSkipped(BaseEvent):
+    """A step that will not run: `status` is skipped (a dependency failed) or cancelled."""
+
+    type: Literal["step_skipped"] = "step_skipped"
+    plan_id: str
+    step_id: str
+    status: str = "skipped"
+    reason: str = ""
+
+
+class ApprovalRequested(BaseEvent):
+    type: Literal["approval_requested"] = "approval_requested"
+    plan_id: str
+    approval_id: str
+    step_id: str | None = None  # None: the whole plan
+    summary: str = ""
+    timeout_s: float | None = None
+
+
+class ApprovalDecided(BaseEvent):
+    type: Literal["approval_decided"] = "approval_decided"
+    plan_id: str
+    approval_id: str
+    step_id: str | None = None
+    approved: bool = False
+    by: str = ""
+    reason: str = ""
+
+
+class StepEvent(BaseEvent):
+    """An event of a stage step, nested as it was, tagged with the plan and step id."""
+
+    type: Literal["step_event"] = "step_event"
+    plan_id: str
+    step_id: str
+    event: Event
+
+
 Event = Annotated[
     Union[
         RunStarted, RunCompleted, RunFailed, StageStarted, StageCompleted, Thought,
         TextDeltaEvent, ToolCalled, ToolApproval, ToolResultEvent, IterationCompleted,
         QualityGate, OutputFormatted, GroundingChecked,
+        PlanCreated, PlanRevised, PlanStarted, PlanCompleted, StepStarted, StepCompleted,
+        StepFailed, StepSkipped, ApprovalRequested, ApprovalDecided, StepEvent,
     ],
     Field(discriminator="type"),
 ]
 
+StepEvent.model_rebuild()  # `Event` (recursive) is defined only now
 _adapter: TypeAdapter[Any] = TypeAdapter(Event)
 
 

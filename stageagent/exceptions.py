@@ -170,3 +170,44 @@ class OutputValidationError(StageAgentError):
 
 class RecordingMismatchError(StageAgentError):
     """A replayed request is not in the cassette; the message shows the closest diff."""
+
+
+# --- plans ---------------------------------------------------------------------------
+
+
+class PlanError(StageAgentError):
+    """Base of every plan-and-execute error (`stageagent.plan`)."""
+
+
+class PlanValidationError(PlanError):
+    """A plan failed validation; `issues` lists every problem, each naming step and field."""
+
+    def __init__(self, issues: list, *, plan_id: str | None = None):
+        self.issues = list(issues)
+        self.plan_id = plan_id
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        where = f"plan {plan_id!r}" if plan_id else "plan"
+        super().__init__(f"{where} is invalid ({len(self.issues)} problem(s)):\n{lines}")
+
+
+class PlanStateError(PlanError):
+    """An operation the plan's current state does not allow (resume a rejected plan,
+    decide an approval twice, resume a plan another live executor holds...)."""
+
+
+class UnknownPlanError(PlanError):
+    """A plan id the store has no record of."""
+
+
+class PlanGenerationError(PlanError):
+    """The model could not produce a valid plan within its repair budget; `issues` holds
+    the last validation problems."""
+
+    def __init__(self, message: str, issues: list | None = None):
+        self.issues = list(issues or [])
+        super().__init__(message)
+
+
+class PlanReferenceError(PlanError):
+    """A `${steps.<id>.output...}` reference that cannot be resolved when its step starts
+    (the key or index is not in the output)."""

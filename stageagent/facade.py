@@ -1,16 +1,21 @@
-"""The report pipeline as one event stream: SQL -> chart -> document.
+"""The report pipeline as one event stream: sql -> (chart and document in parallel) -> report.
 
-`StageAwareFacade.run(question)` runs the three stages on ONE runtime with ONE `Emitter`
-(so `seq` increases across stages) and ONE shared `state` dict (the SQL executor leaves its
-`QueryResult` there for the chart and document tools), and yields every event:
-`RunStarted`, each stage's events, then `RunCompleted` or `RunFailed`.
+`StageAwareFacade.run(question)` runs the report template plan (`stageagent.plan.templates.
+report_plan`) on the plan executor: the chart and document stages both start as soon as the
+SQL stage passed, so a report takes the time of its critical path. The stages share ONE
+runtime and ONE `state` dict (the SQL executor leaves its `QueryResult` there for the chart
+and document tools). The stream is what it always was: `RunStarted`, each stage's events,
+then `RunCompleted` or `RunFailed`, `seq` increasing by one. The events of one stage stay
+together, stages in pipeline order: while the chart stage streams, the document stage's
+events (it runs at the same time) wait in a buffer and follow once the chart is done.
 
 Each stage's typed result feeds the next stage's prompt as template variables (see
 `stage_context`). The facade is strict about failure: a stage that stops for any reason
 other than `passed` or `completed` - including `max_iterations` with a "nearly good"
-answer - ends the run with `RunFailed` naming the stage and the reason, and the later
-stages never start. A report built on a query that failed its gate would present unchecked
-numbers as facts; a caller who wants best effort can run the stages one by one.
+answer - ends the run with `RunFailed` naming the stage and the reason; a stage still
+running in parallel is cancelled and the later ones never start. A report built on a query
+that failed its gate would present unchecked numbers as facts; a caller who wants best
+effort can run the stages one by one.
 """
 
 from __future__ import annotations
@@ -19,20 +24,26 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from . import events as ev
 from .events import Emitter
 from .exceptions import StageAgentError
-from .messages import Usage
 from .models import Model
-from .runtime import StageAwareRuntime, StageResult, StageRun
+from .plan.executor import PlanExecutor
+from .plan.model import Step
+from .plan.run import PlanRun
+from .plan.runner import RuntimeStepRunner, StepContext, StepFailure
+from .plan.templates import report_plan
+from .report import chart_summary, markdown_table
+from .report_result import ReportResult
+from .runtime import StageAwareRuntime, StageResult
 
 if TYPE_CHECKING:
-    from stageagent.tools.results import QueryResult
-    from stageagent.tools.sql import Database, SQLStageOutput
+    from stageagent.tools.sql import Database
+
+__all__ = ["ReportResult", "ReportRun", "StageAwareFacade", "chart_summary", "run_report_sync"]
 
 #: rows of the SQL result shown in the chart / document prompts
 CHART_PREVIEW_ROWS = 20
@@ -40,54 +51,6 @@ DOCUMENT_ROWS = 60
 
 #: a model, a model id, or a mapping stage name -> model / id
 ModelChoice = Model | str | Mapping[str, Model | str] | None
-
-
-@dataclass
-class ReportResult:
-    """Everything one facade run produced (also when it failed part-way)."""
-
-    question: str
-    run_id: str
-    ok: bool = False
-    sql_output: SQLStageOutput | None = None
-    query_result: QueryResult | None = None
-    chart_spec: dict[str, Any] | None = None
-    document: str | None = None
-    events: list[ev.BaseEvent] = field(default_factory=list)
-    stages: dict[str, StageResult] = field(default_factory=dict)
-    error: str | None = None
-    error_type: str = ""
-    failed_stage: str | None = None
-    exception: BaseException | None = None
-    duration_s: float = 0.0
-    dialect: str = ""
-
-    @property
-    def sql(self) -> str | None:
-        if self.sql_output is not None:
-            return self.sql_output.sql
-        return self.query_result.sql if self.query_result is not None else None
-
-    @property
-    def usage_by_stage(self) -> dict[str, Usage]:
-        return {name: r.usage or Usage() for name, r in self.stages.items()}
-
-    @property
-    def cost_by_stage(self) -> dict[str, float | None]:
-        return {name: r.cost_usd for name, r in self.stages.items()}
-
-    @property
-    def usage(self) -> Usage:
-        total = Usage()
-        for usage in self.usage_by_stage.values():
-            total = total + usage
-        return total
-
-    @property
-    def cost_usd(self) -> float | None:
-        """Total cost; None when no stage had a known price."""
-        costs = [c for c in self.cost_by_stage.values() if c is not None]
-        return sum(costs) if costs else None
 
 
 class ReportRun:
@@ -101,16 +64,27 @@ class ReportRun:
         self.result = ReportResult(question=question, run_id=run_id,
                                    dialect=facade.database.dialect)
         self.stage_names = facade.stage_names(chart=chart)
+        self.plan = report_plan(question, stages=facade.stage_map(chart=chart), chart=chart,
+                                document_sees_chart=facade.document_sees_chart,
+                                plan_id=f"report-{run_id}")
+        self.result.plan = self.plan
         self._model = model
         self._context = context
         self._stream = stream
-        self._current: StageRun | None = None
+        self._runner: _PipelineRunner | None = None
+        self._plan_run: PlanRun | None = None
         self._cancelled = False
         self._gen = self._run()
 
     @property
     def run_id(self) -> str:
         return self.emitter.run_id
+
+    @property
+    def plan_events(self) -> list[ev.BaseEvent]:
+        """The plan executor's own events of this run (plan_*, step_*; stage events nested
+        as step_event) - not part of the facade's stream, which stays as it always was."""
+        return self._plan_run.events if self._plan_run is not None else []
 
     def __aiter__(self) -> Self:
         return self
@@ -119,15 +93,15 @@ class ReportRun:
         return await self._gen.__anext__()
 
     async def aclose(self) -> None:
-        if self._current is not None:
-            await self._current.aclose()
         await self._gen.aclose()
 
     def cancel(self) -> None:
-        """Stop the run: the running stage ends `cancelled`, then `RunFailed` follows."""
+        """Stop the run: running stages end `cancelled`, then `RunFailed` follows."""
         self._cancelled = True
-        if self._current is not None:
-            self._current.cancel()
+        if self._runner is not None and self._runner.active:
+            self._runner.cancel_stages()
+        elif self._plan_run is not None:
+            self._plan_run.cancel("the run was cancelled")
 
     async def collect(self) -> ReportResult:
         async for _ in self:
@@ -142,6 +116,13 @@ class ReportRun:
         self.result.events.append(event)
         return event
 
+    def _stamp(self, event: ev.BaseEvent) -> ev.BaseEvent:
+        """A stage event, renumbered into the run's one sequence."""
+        self.emitter.seq = seq = self.emitter.seq + 1
+        event = event.model_copy(update={"seq": seq})
+        self.result.events.append(event)
+        return event
+
     def _fail(self, stage: str, error: str, error_type: str,
               exception: BaseException | None = None) -> ev.BaseEvent:
         r = self.result
@@ -149,9 +130,8 @@ class ReportRun:
             False, stage, error, error_type, exception)
         return self._event(ev.RunFailed, error=error, error_type=error_type, failed_stage=stage)
 
-    async def _run(self) -> AsyncIterator[ev.BaseEvent]:
-        facade, result = self.facade, self.result
-        state: dict[str, Any] = {}  # ToolContext.state shared by the stages of this run
+    async def _run(self) -> AsyncGenerator[ev.BaseEvent, None]:
+        result = self.result
         started = time.monotonic()
         yield self._event(ev.RunStarted, input=self.question, stages=self.stage_names)
         built: dict[str, Model] = {}  # models made from ids here; closed at the end
@@ -159,48 +139,168 @@ class ReportRun:
             models: dict[str, Model] = {}
             for name in self.stage_names:  # all before the first stage: fail fast and cheap
                 try:
-                    models[name] = facade.resolve_model(name, self._model, built)
+                    models[name] = self.facade.resolve_model(name, self._model, built)
                 except Exception as exc:  # noqa: BLE001 - missing key, unknown id, SDK import
                     yield self._fail(name, f"{type(exc).__name__}: {exc}",
                                      type(exc).__name__, exc)
                     return
-            for name in self.stage_names:
-                if self._cancelled:
-                    yield self._fail(name, "the run was cancelled before the stage started",
-                                     "cancelled")
-                    return
-                role = facade.role_of(name)
-                try:
-                    run = facade.runtime.run_stage(
-                        name, self.question, context=facade.stage_context(role, result,
-                                                                           self._context),
-                        model=models[name], deps=facade.deps, state=state,
-                        stream=self._stream, emitter=self.emitter)
-                except StageAgentError as exc:  # e.g. a stage naming a tool this runtime lacks
-                    yield self._fail(name, f"{type(exc).__name__}: {exc}",
-                                     type(exc).__name__, exc)
-                    return
-                self._current = run
-                async for event in run:
-                    result.events.append(event)
-                    yield event
-                self._current = None
-                stage_result = run.result
-                assert stage_result is not None
-                result.stages[name] = stage_result
-                problem = collect_stage(role, stage_result, state, result)
-                if problem is not None:
-                    error_type = stage_result.reason if not stage_result.ok else "invalid_result"
-                    yield self._fail(name, problem, error_type, stage_result.exception)
-                    return
-            result.ok = True
-            result.duration_s = time.monotonic() - started
-            yield self._event(ev.RunCompleted, ok=True, usage=result.usage,
-                              cost_usd=result.cost_usd, duration_s=round(result.duration_s, 3))
+            async for event in self._execute(models):
+                yield event
+            if self._finish():
+                result.duration_s = time.monotonic() - started
+                yield self._event(ev.RunCompleted, ok=True, usage=result.usage,
+                                  cost_usd=result.cost_usd,
+                                  duration_s=round(result.duration_s, 3))
+            else:
+                yield self._failure()
         finally:
             result.duration_s = time.monotonic() - started
+            if self._plan_run is not None and self._plan_run.started:
+                await _stop(self._plan_run)
             for model in built.values():
                 await model.aclose()
+
+    async def _execute(self, models: dict[str, Model]) -> AsyncIterator[ev.BaseEvent]:
+        """Run the plan; yield the stage events, one stage after the other."""
+        self._runner = _PipelineRunner(self, models)
+        executor = PlanExecutor(self._runner)
+        self._plan_run = executor.run(self.plan, run_id=self.run_id)
+        if self._cancelled:
+            self._plan_run.cancel("the run was cancelled")
+        order = StageOrder([s.id for s in self.plan.steps if s.kind == "stage"])
+        async for event in self._plan_run:
+            if isinstance(event, ev.StepEvent):
+                released = order.add(event.step_id, event.event)
+            elif isinstance(event, (ev.StepCompleted, ev.StepFailed, ev.StepSkipped)) \
+                    and not getattr(event, "will_retry", False):
+                released = order.end(event.step_id)
+            else:
+                continue
+            for stage_event in released:
+                yield self._stamp(stage_event)
+        for stage_event in order.rest():
+            yield self._stamp(stage_event)
+
+    def _finish(self) -> bool:
+        """Take the plan's outcome into the result; True when the report is complete."""
+        assert self._plan_run is not None and self._runner is not None
+        result = self.result
+        outcome = self._plan_run.state
+        stage_results = self._runner.stage_results
+        for step in self.plan.steps:
+            if step.id in stage_results:
+                result.stages[step.target] = stage_results[step.id]
+        if outcome is not None:
+            result.step_statuses = {sid: s.status for sid, s in outcome.steps.items()}
+        result.ok = outcome is not None and outcome.status == "completed"
+        return result.ok
+
+    def _failure(self) -> ev.BaseEvent:
+        """`RunFailed` for the first stage (in pipeline order) that did not complete."""
+        assert self._runner is not None
+        failures = self._runner.failures
+        for step in self.plan.steps:
+            if step.id in failures:
+                stage, error, error_type, exc = failures[step.id]
+                return self._fail(stage, error, error_type, exc)
+        statuses = self.result.step_statuses
+        unfinished = [s for s in self.plan.steps if statuses.get(s.id) != "completed"]
+        stage = unfinished[0].target if unfinished else self.stage_names[0]
+        if self._cancelled:
+            return self._fail(stage, "the run was cancelled before the stage started",
+                              "cancelled")
+        state = self._plan_run.state if self._plan_run else None
+        return self._fail(stage, (state.error if state else None) or "the plan did not complete",
+                          "plan_failed")
+
+
+class StageOrder:
+    """Keeps each stage's events together, stages in plan order: events of a stage that
+    runs ahead (in parallel) wait until every earlier stage has ended."""
+
+    def __init__(self, steps: list[str]):
+        self.steps = steps
+        self.position = 0
+        self.buffers: dict[str, list[ev.BaseEvent]] = {s: [] for s in steps}
+        self.ended: set[str] = set()
+
+    def add(self, step_id: str, event: ev.BaseEvent) -> list[ev.BaseEvent]:
+        if self.position < len(self.steps) and self.steps[self.position] == step_id:
+            return [event]
+        self.buffers.setdefault(step_id, []).append(event)
+        return []
+
+    def end(self, step_id: str) -> list[ev.BaseEvent]:
+        self.ended.add(step_id)
+        released: list[ev.BaseEvent] = []
+        while self.position < len(self.steps) and self.steps[self.position] in self.ended:
+            self.position += 1
+            if self.position < len(self.steps):
+                released.extend(self.buffers.pop(self.steps[self.position], []))
+        return released
+
+    def rest(self) -> list[ev.BaseEvent]:
+        """What is still buffered when the plan ends (stages cut short by a failure)."""
+        released: list[ev.BaseEvent] = []
+        for step_id in self.steps[self.position:]:
+            released.extend(self.buffers.pop(step_id, []))
+        return released
+
+
+async def _stop(plan_run: PlanRun) -> None:
+    """Make sure the plan's task is over (the consumer may have stopped reading)."""
+    task = plan_run.start()
+    if not task.done():
+        plan_run.cancel("the consumer stopped reading")
+        try:
+            await task
+        except BaseException:  # noqa: BLE001 - it was being stopped
+            pass
+
+
+class _PipelineRunner(RuntimeStepRunner):
+    """Runs the report plan's stages with the facade's models and prompt context, and
+    takes each finished stage's typed result into the `ReportResult`."""
+
+    def __init__(self, run: ReportRun, models: dict[str, Model]):
+        facade = run.facade
+        super().__init__(facade.runtime, model=models, deps=facade.deps, state={},
+                         stream=run._stream)
+        self.report = run
+        self.failures: dict[str, tuple[str, str, str, BaseException | None]] = {}
+
+    def context_for(self, step: Step, params: dict[str, Any]) -> dict[str, Any]:
+        facade, run = self.report.facade, self.report
+        with_chart = "chart" in step.depends_on
+        return facade.stage_context(facade.role_of(step.target), run.result, run._context,
+                                    with_chart=with_chart)
+
+    def check(self, step: Step, result: StageResult) -> str | None:
+        role = self.report.facade.role_of(step.target)
+        return collect_stage(role, result, self.state, self.report.result)
+
+    async def run(self, step: Step, params: dict[str, Any], ctx: StepContext) -> Any:
+        try:
+            return await super().run(step, params, ctx)
+        except StepFailure as exc:
+            stage = self.stage_results.get(step.id)
+            error_type = stage.reason if stage is not None and not stage.ok else "invalid_result"
+            self.failures[step.id] = (step.target, str(exc), error_type,
+                                      stage.exception if stage is not None else None)
+            raise
+        except StageAgentError as exc:  # e.g. a stage naming a tool this runtime lacks
+            self.failures[step.id] = (step.target, f"{type(exc).__name__}: {exc}",
+                                      type(exc).__name__, exc)
+            raise
+
+    async def run_tool(self, step: Step, params: dict[str, Any], ctx: StepContext) -> Any:
+        """The `report` step: the parts are there; the Markdown report, as text."""
+        from .report import render_markdown
+
+        result = self.report.result
+        if result.query_result is None or result.document is None:
+            raise StepFailure("the report has no query result or no text")
+        return render_markdown(result)
 
 
 def collect_stage(role: str, stage: StageResult, state: dict[str, Any],
@@ -246,7 +346,8 @@ def stage_failure(stage: StageResult) -> str:
 
 
 class StageAwareFacade:
-    """SQL -> chart -> document on one runtime, as one async stream of typed events.
+    """sql -> (chart and document in parallel) -> report on one runtime, as one async
+    stream of typed events.
 
     Args:
         runtime: the runtime to run stages on (default: a new one with the bundled stages,
@@ -258,6 +359,9 @@ class StageAwareFacade:
         stages: the names of the SQL, chart and document stages, in this order (use a
             variant such as `"sql_strict"` to compare prompts; the chart may be None).
         out_dir: passed to tools as `ReportDeps.out_dir`.
+        document_sees_chart: run the document stage after the chart stage, so its prompt
+            can mention the chart (default False: both run in parallel from the SQL result;
+            see `stageagent.plan.templates`).
     """
 
     ROLES = ("sql", "chart", "document")
@@ -266,7 +370,8 @@ class StageAwareFacade:
                  database: Database | str | os.PathLike[str],
                  model: ModelChoice = None,
                  stages: Sequence[str | None] = ("sql", "chart", "document"),
-                 out_dir: str | os.PathLike[str] | None = None):
+                 out_dir: str | os.PathLike[str] | None = None,
+                 document_sees_chart: bool = False):
         from pathlib import Path
 
         from stageagent.tools.deps import ReportDeps
@@ -285,6 +390,7 @@ class StageAwareFacade:
                 evaluators={"sql_quality": SQLQualityEvaluator(self.database)})
         self.runtime = runtime
         self.model = model
+        self.document_sees_chart = document_sees_chart
         self._roles = {name: role for role, name in zip(self.ROLES, stages) if name is not None}
         self._names = {role: name for name, role in self._roles.items()}
         for name in self._roles:
@@ -297,6 +403,10 @@ class StageAwareFacade:
     def stage_names(self, *, chart: bool = True) -> list[str]:
         return [self._names[r] for r in self.ROLES
                 if r in self._names and (chart or r != "chart")]
+
+    def stage_map(self, *, chart: bool = True) -> dict[str, str]:
+        """Role (sql, chart, document) -> stage name, for the report plan."""
+        return {r: n for r, n in self._names.items() if chart or r != "chart"}
 
     def role_of(self, stage: str) -> str:
         return self._roles[stage]
@@ -322,10 +432,10 @@ class StageAwareFacade:
         return cache[spec]
 
     def stage_context(self, role: str, result: ReportResult,
-                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Template variables of a stage: the question and the upstream typed results."""
-        from .report import markdown_table
-
+                      extra: Mapping[str, Any] | None = None, *,
+                      with_chart: bool = True) -> dict[str, Any]:
+        """Template variables of a stage: the question and the upstream typed results
+        (the chart only `with_chart`: when the document stage waits for it)."""
         db = self.database
         context: dict[str, Any] = {"question": result.question, "dialect": db.dialect,
                                    "row_limit": db.row_limit}
@@ -338,7 +448,7 @@ class StageAwareFacade:
                 row_count=query.row_count, truncated=query.truncated,
                 data_table=markdown_table(query, CHART_PREVIEW_ROWS if role == "chart"
                                           else DOCUMENT_ROWS))
-        if role == "document" and result.chart_spec is not None:
+        if role == "document" and with_chart and result.chart_spec is not None:
             context["chart"] = chart_summary(result.chart_spec)
         context.update(extra or {})
         return context
@@ -390,17 +500,6 @@ class StageAwareFacade:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def chart_summary(spec: dict[str, Any]) -> dict[str, Any]:
-    """Title, mark and encoded fields of a Vega-Lite spec, for the document prompt."""
-    mark = spec.get("mark")
-    mark = mark.get("type") if isinstance(mark, dict) else mark
-    title = spec.get("title")
-    title = title.get("text") if isinstance(title, dict) else title
-    fields = [d["field"] for d in (spec.get("encoding") or {}).values()
-              if isinstance(d, dict) and isinstance(d.get("field"), str)]
-    return {"title": title or "", "mark": mark or "", "fields": list(dict.fromkeys(fields))}
 
 
 def ensure_no_running_loop(what: str, instead: str) -> None:

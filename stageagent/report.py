@@ -23,7 +23,7 @@ from .exceptions import StageAgentError
 if TYPE_CHECKING:
     from stageagent.tools.results import QueryResult
 
-    from .facade import ReportResult
+    from .report_result import ReportResult
 
 #: rows of the data table in report.md / report.html (data.csv always has all of them)
 TABLE_ROWS = 100
@@ -57,6 +57,25 @@ def markdown_table(result: QueryResult, max_rows: int = TABLE_ROWS) -> str:
     elif not result.rows:
         lines.append("\n(no rows)")
     return "\n".join(lines)
+
+
+def chart_summary(spec: dict[str, Any]) -> dict[str, Any]:
+    """Title, mark and encoded fields of a Vega-Lite spec, for the document prompt."""
+    mark = spec.get("mark")
+    mark = mark.get("type") if isinstance(mark, dict) else mark
+    title = spec.get("title")
+    title = title.get("text") if isinstance(title, dict) else title
+    fields = [d["field"] for d in (spec.get("encoding") or {}).values()
+              if isinstance(d, dict) and isinstance(d.get("field"), str)]
+    return {"title": title or "", "mark": mark or "", "fields": list(dict.fromkeys(fields))}
+
+
+def plan_mermaid(result: ReportResult) -> str:
+    """The run's plan as a Mermaid flowchart, nodes coloured by step status."""
+    from .plan.mermaid import to_mermaid
+
+    assert result.plan is not None
+    return to_mermaid(result.plan, result.step_statuses)
 
 
 def event_summary(event: ev.BaseEvent) -> str | None:
@@ -196,6 +215,8 @@ def render_markdown(result: ReportResult, *, chart_file: str | None = None,
         parts.append(f"## Data\n\n{markdown_table(result.query_result)}\n")
     table = [_STAGE_HEADER, ["---"] * len(_STAGE_HEADER), *_stage_rows(result)]
     parts.append("## Stages\n\n" + "\n".join("| " + " | ".join(r) + " |" for r in table) + "\n")
+    if result.plan is not None:
+        parts.append(f"## Plan\n\n```mermaid\n{plan_mermaid(result)}\n```\n")
     trace = [f"{e.seq:>4} {event_prefix(e)} {line}" for e in result.events
              if (line := event_summary(e)) is not None]
     parts.append("## Event trace\n\n```text\n" + "\n".join(trace) + "\n```\n")
@@ -276,8 +297,6 @@ def render_html(result: ReportResult, png: bytes | None = None, *,
     if png:
         title = ""
         if result.chart_spec:
-            from .facade import chart_summary
-
             title = chart_summary(result.chart_spec)["title"]
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<figure id="chart"><img class="chart" alt="{esc(title or "chart")}" '
@@ -298,6 +317,9 @@ def render_html(result: ReportResult, png: bytes | None = None, *,
                  f"{_html_table(_STAGE_HEADER, _stage_rows(result), numeric={2, 3, 4, 5})}</div>")
     trace_rows = [[e.seq, e.stage or "run", e.iteration, e.type, line]  # type: ignore[attr-defined]
                   for e in result.events if (line := event_summary(e)) is not None]
+    if result.plan is not None:
+        parts.append(f'<h2>Plan</h2><pre class="mermaid" id="plan">{esc(plan_mermaid(result))}'
+                     '</pre>')
     parts.append(f'<h2>Event trace</h2><details id="trace"><summary>{len(trace_rows)} events '
                  "(all events in events.jsonl)</summary>"
                  f"{_html_table(['seq', 'stage', 'iter', 'event', 'summary'], trace_rows)}"

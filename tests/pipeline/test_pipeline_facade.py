@@ -78,7 +78,9 @@ async def test_full_pipeline_streams_one_run_and_hands_results_on(database):
     assert "GROUP BY p.category" in chart_prompt and "`revenue` (number)" in chart_prompt
     assert expected.rows[0][0] in chart_prompt  # the data preview
     doc_prompt = model.requests["document"][0].messages[0].content
-    assert CHART_TITLE in doc_prompt and "| category | revenue |" in doc_prompt
+    # chart and document run in parallel from the SQL result: the document's prompt has
+    # the data, not the chart (document_sees_chart=True orders them to restore it)
+    assert CHART_TITLE not in doc_prompt and "| category | revenue |" in doc_prompt
     assert {t.name for t in model.requests["document"][0].tools} == {
         "paragraph_analyzer", "draft_generator", "style_checker", "consistency_validator"}
     sql_prompt = model.requests["sql"][0].messages[0].content
@@ -96,6 +98,30 @@ async def test_chart_stage_can_be_switched_off(sqlite_db):
     assert result.chart_spec is None and "chart" not in model.requests
     doc_prompt = model.requests["document"][0].messages[0].content
     assert "# The chart" not in doc_prompt and "| category | revenue |" in doc_prompt
+
+
+async def test_document_sees_chart_runs_the_document_after_the_chart(sqlite_db):
+    expected = expected_result(sqlite_db)
+    model = happy_model(expected)
+    facade = StageAwareFacade(database=sqlite_db, model=model, document_sees_chart=True)
+    result = await facade.report(QUESTION)
+    assert result.ok
+    assert CHART_TITLE in model.requests["document"][0].messages[0].content
+    assert result.plan.step("document").depends_on == ["sql", "chart"]
+
+
+async def test_the_report_runs_as_a_template_plan_with_chart_and_document_in_parallel(
+        sqlite_db):
+    result = await StageAwareFacade(database=sqlite_db,
+                                    model=happy_model(expected_result(sqlite_db))).report(QUESTION)
+    plan = result.plan
+    assert [s.id for s in plan.steps] == ["sql", "chart", "document", "report"]
+    assert plan.step("chart").depends_on == ["sql"] == plan.step("document").depends_on
+    assert plan.step("report").depends_on == ["chart", "document"]
+    assert result.step_statuses == dict.fromkeys(["sql", "chart", "document", "report"],
+                                                 "completed")
+    # no plan events in the facade's stream: it is what it was
+    assert not any(e.type.startswith(("plan_", "step_")) for e in result.events)
 
 
 async def test_failed_document_gate_iterates_with_the_critique(sqlite_db):

@@ -151,7 +151,7 @@ async def report(seconds_per_call: float = 0.1) -> tuple[float, float]:
     from stageagent.tools.sql import Database
 
     from stageagent import FunctionModel
-    from stageagent.demo_db import create_demo_database
+    from stageagent.tools.demo_db import create_demo_database
     from stageagent.facade import StageAwareFacade
     from tests.pipeline.scripts import QUESTION, expected_result, happy_model
 

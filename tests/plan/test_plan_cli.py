@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stageagent.cli import main
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 
 PLAN = {"goal": "count the orders", "steps": [
     {"id": "q", "target": "sql_executor", "params": {"sql": "SELECT count(*) AS n FROM orders"}},

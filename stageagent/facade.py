@@ -15,7 +15,6 @@ numbers as facts; a caller who wants best effort can run the stages one by one.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import uuid
@@ -29,6 +28,7 @@ from .exceptions import StageAgentError
 from .messages import Usage
 from .models import Model
 from .runtime import StageAwareRuntime, StageResult, StageRun
+from .syncrun import run_sync
 
 if TYPE_CHECKING:
     from stageagent.tools.results import QueryResult
@@ -370,10 +370,9 @@ class StageAwareFacade:
         return await self.run(question, **kwargs).collect()
 
     def run_sync(self, question: str, **kwargs: Any) -> ReportResult:
-        """`report()` for scripts: runs its own event loop. Inside a running loop (Jupyter,
-        an async app) use `await facade.report(...)` instead."""
-        ensure_no_running_loop("StageAwareFacade.run_sync()", "await facade.report(...)")
-        return asyncio.run(self.report(question, **kwargs))
+        """`report()` for scripts and notebooks: inside a running loop (Jupyter) it runs on a
+        loop of its own in a worker thread (`stageagent.syncrun`); `await` is better there."""
+        return run_sync(self.report(question, **kwargs))
 
     def close(self) -> None:
         if self._owns_database:
@@ -403,19 +402,8 @@ def chart_summary(spec: dict[str, Any]) -> dict[str, Any]:
     return {"title": title or "", "mark": mark or "", "fields": list(dict.fromkeys(fields))}
 
 
-def ensure_no_running_loop(what: str, instead: str) -> None:
-    """Raise a clear RuntimeError when called from inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(f"{what} cannot run inside a running event loop (Jupyter, an async "
-                       f"app); use `{instead}` instead")
-
-
 def run_report_sync(question: str, *, database: Database | str | os.PathLike[str],
                     model: ModelChoice = None, chart: bool = True, **kwargs: Any) -> ReportResult:
     """One report from a script: opens the database, runs the pipeline, closes it."""
-    ensure_no_running_loop("run_report_sync()", "await StageAwareFacade(...).report(...)")
     with StageAwareFacade(database=database, model=model) as facade:
-        return asyncio.run(facade.report(question, chart=chart, **kwargs))
+        return run_sync(facade.report(question, chart=chart, **kwargs))

@@ -43,6 +43,8 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.new_event_loop()
     outcome: dict[str, Any] = {}
     started = threading.Event()
+    # not thread.join(): a join interrupted by Ctrl-C can mark a live thread as stopped
+    done = threading.Event()
     holder: dict[str, asyncio.Future[T]] = {}
 
     async def main() -> T:
@@ -61,6 +63,7 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
+                done.set()
 
     def cancel() -> None:
         started.wait()
@@ -72,11 +75,10 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
                 pass
 
     thread = threading.Thread(target=work, name="stageagent-run-sync", daemon=True)
-    thread.start()
     passed_on = False
     try:
-        while thread.is_alive():
-            thread.join(0.1)  # a timeout keeps Ctrl-C deliverable to this thread
+        thread.start()
+        while not done.wait(0.1):  # a timeout keeps Ctrl-C deliverable to this thread
             # asyncio.run() answers Ctrl-C by cancelling its main task, which cannot run
             # while we block it: pass the cancel on to the coroutine instead
             if not passed_on and caller is not None and caller.cancelling():
@@ -84,7 +86,7 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
                 cancel()
     except KeyboardInterrupt:
         cancel()
-        thread.join()
+        done.wait()
         raise
     if "error" in outcome:
         raise outcome["error"]

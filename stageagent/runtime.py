@@ -355,7 +355,7 @@ class StageRun:
                             log.bind(iteration=iteration).debug(
                                 "tool {} {} in {:.1f} ms", r.name,
                                 "failed" if r.is_error else "returned", outcome.duration_ms)
-                    yield emit.iteration_completed(usage, cost, window_tokens)
+                    yield emit.iteration_completed(usage, cost, window_tokens, response=response)
                     if failed is not None:  # only a failure can spend a tool's retry budget
                         for call in calls:
                             spent = runner.budget_spent(call.name)
@@ -416,7 +416,8 @@ class StageRun:
                     yield emit.make(ev.QualityGate, score=score,
                                     threshold=config.quality_threshold, passed=passed,
                                     critiques=critiques)
-                    yield emit.iteration_completed(usage, cost, window_tokens, score, critiques)
+                    yield emit.iteration_completed(usage, cost, window_tokens, score, critiques,
+                                                   response)
                     if passed:
                         reason = "passed"
                         break
@@ -426,7 +427,8 @@ class StageRun:
                         raise _Stop("max_iterations")
                     history.append(UserMessage(content=_critique_turn(score, config, critiques)))
                     continue
-                yield emit.iteration_completed(usage, cost, window_tokens)
+                yield emit.iteration_completed(usage, cost, window_tokens,
+                                               response=response)
                 reason = "completed"  # a normal end leaves the loop without an exception
                 break
         except _Stop as stop:
@@ -486,7 +488,8 @@ class StageRun:
             if response.tool_calls:
                 output, errors = None, ["tools are not available in the format step"]
             yield self.emitter.make(ev.OutputFormatted, attempt=attempt, ok=output is not None,
-                                    errors=errors)
+                                    errors=errors, usage=response.usage,
+                                    response_model=response.model)
             if output is not None:
                 yield (output, [])
                 return

@@ -29,6 +29,7 @@ from .messages import Usage
 from .models import Model
 from .runtime import StageAwareRuntime, StageResult, StageRun
 from .syncrun import run_sync
+from .tracing import traced
 
 if TYPE_CHECKING:
     from stageagent.tools.results import QueryResult
@@ -106,7 +107,7 @@ class ReportRun:
         self._stream = stream
         self._current: StageRun | None = None
         self._cancelled = False
-        self._gen = self._run()
+        self._gen = traced(self._run())  # spans when OpenTelemetry is set up (tracing.py)
 
     @property
     def run_id(self) -> str:

@@ -90,6 +90,10 @@ class ReportResult:
         costs = [c for c in self.cost_by_stage.values() if c is not None]
         return sum(costs) if costs else None
 
+    def _repr_html_(self) -> str:  # rich display in Jupyter
+        from .display import report_html
+        return report_html(self)
+
 
 class ReportRun:
     """One facade run: iterate it for events; `result` is complete when it ends."""
@@ -134,6 +138,11 @@ class ReportRun:
         async for _ in self:
             pass
         return self.result
+
+    async def display(self) -> ReportResult:
+        """Run to the end with a live view in the notebook cell; returns the result."""
+        from .display import live
+        return await live(self)  # type: ignore[no-any-return]
 
     # --- the pipeline ----------------------------------------------------------------
 

@@ -95,6 +95,10 @@ class StageResult:
     def ok(self) -> bool:
         return self.reason in ("passed", "completed")
 
+    def _repr_html_(self) -> str:  # rich display in Jupyter
+        from .display import stage_result_html
+        return stage_result_html(self)
+
 
 @dataclass
 class _Prepared:
@@ -186,6 +190,11 @@ class StageRun:
         # nothing to interrupt then, the flags are seen at the next step
         if task is not None and not task.done() and self._gen.ag_await is not None:
             task.cancel()
+
+    async def display(self) -> StageResult:
+        """Run to the end with a live view in the notebook cell; returns the result."""
+        from .display import live
+        return await live(self)  # type: ignore[no-any-return]
 
     async def collect(self) -> StageResult:
         """Run to the end, discarding events; returns the result."""

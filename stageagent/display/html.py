@@ -135,9 +135,9 @@ intersect except asc desc over partition count sum avg min max round coalesce ca
 def sql_html(sql: str) -> str:
     """SQL in a `<pre>`, highlighted by pygments when installed, else by a small tokenizer."""
     try:
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import SqlLexer
+        from pygments import highlight  # type: ignore[import-untyped]
+        from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+        from pygments.lexers import SqlLexer  # type: ignore[import-untyped]
     except ImportError:
         return f'<pre class="sa-sql">{_simple_sql(sql.strip())}</pre>'
     body = highlight(sql.strip(), SqlLexer(), HtmlFormatter(nowrap=True, noclasses=True))

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from stageagent.runtime import StageResult
 
 DATA_ROWS = 20
+#: events stamped with an iteration that are not part of one (a stage failing mid-call)
+_NOT_ITERATION = frozenset({"stage_started", "stage_completed"})
 
 
 @dataclass
@@ -52,7 +54,7 @@ def iterations(events: Iterable[Any]) -> list[Iteration]:
     """Iterations in the order they ran; a tool's ok is None until its result arrives."""
     out: dict[tuple[str, int], Iteration] = {}
     for event in events:
-        if not event.iteration or not event.stage:
+        if not event.iteration or not event.stage or event.type in _NOT_ITERATION:
             continue
         key = (event.stage, event.iteration)
         row = out.get(key)

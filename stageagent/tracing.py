@@ -113,18 +113,36 @@ def traced(events: AsyncIterator[E], *, tracer_provider: Any = None,
 
 async def _traced(events: AsyncIterator[E], builder: SpanBuilder) -> AsyncGenerator[E, None]:
     failure: BaseException | None = None
+    spans: SpanBuilder | None = builder
     try:
         async for event in events:
-            builder.on_event(event)
+            if spans is not None:
+                try:
+                    spans.on_event(event)
+                except Exception as exc:  # noqa: BLE001 - tracing never breaks a run
+                    _give_up(spans, exc)
+                    spans = None
             yield event
     except BaseException as exc:
         failure = exc
         raise
     finally:
-        builder.close(failure)
+        if spans is not None:
+            spans.close(failure)
         aclose = getattr(events, "aclose", None)
         if aclose is not None and failure is not None:
             await aclose()
+
+
+def _give_up(spans: SpanBuilder, exc: Exception) -> None:
+    """A span could not be built: log it, end what is open, trace no further."""
+    from .log import get_logger
+
+    get_logger().opt(exception=exc).warning("tracing stopped for this run: {}", exc)
+    try:
+        spans.close(exc)
+    except Exception:  # noqa: BLE001, S110 - already failing; the run goes on untraced
+        pass
 
 
 def tool_error_type(content: str) -> str:

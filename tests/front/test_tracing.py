@@ -349,3 +349,21 @@ def test_facade_runs_are_traced_with_the_global_provider(demo_path):
     assert {"invoke_workflow report", "invoke_agent sql", "invoke_agent chart",
             "invoke_agent document", "chat pipeline-script",
             "execute_tool sql_executor"} <= set(names)
+
+
+async def test_a_tracing_failure_never_breaks_the_run(provider, exporter):
+    """An event the span builder chokes on: the run goes on untraced, events unchanged."""
+    run = make_runtime().run_stage(stage(), "1 + 2?", model=ScriptedModel(
+        [call("add", {"a": 1, "b": 2}), "3"]))
+    events = [e async for e in run]
+    broken = [*events[:2], events[2].model_copy(update={"ts": "not a time"}), *events[2:]]
+
+    async def stream():
+        for event in broken:
+            yield event
+
+    seen = [e async for e in traced(stream(), tracer_provider=provider)]
+    assert seen == broken
+    (agent,) = exporter.get_finished_spans()[-1:]
+    assert agent.name == "invoke_agent calc"
+    assert agent.attributes["error.type"] == "TypeError"

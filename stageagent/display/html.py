@@ -38,8 +38,14 @@ _OK = frozenset({"passed", "completed", "ok"})
 _WARN = frozenset({"max_iterations", "budget", "loop_detected"})
 
 
+#: bidirectional controls would reorder the text around them (a question could make the
+#: page lie about what it shows): rendered visibly instead
+_BIDI = {c: f"[U+{c:04X}]" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
 def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Escaped for HTML text and attributes; bidi controls and NULs made visible."""
+    return html.escape(str(value).translate(_BIDI).replace("\0", "[NUL]"), quote=True)
 
 
 def cell(value: Any) -> str:
@@ -102,8 +108,8 @@ def short(text: str, limit: int = 160) -> str:
 
 def tokens(usage: Any) -> str:
     """Input / output tokens; "~" marks our estimate where the provider reported none."""
-    if usage is None:
-        return "0 / 0"
+    if usage is None or not (usage.input_tokens or usage.output_tokens):
+        return "-"
     mark = "~" if getattr(usage, "estimated", False) else ""
     return f"{mark}{usage.input_tokens:,} / {usage.output_tokens:,}"
 

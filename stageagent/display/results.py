@@ -86,9 +86,10 @@ def tools_html(tools: Sequence[tuple[str, bool | None]]) -> str:
 def iterations_table(rows: Sequence[Iteration], *, with_stage: bool = True) -> str:
     body = []
     for it in rows:
-        note = it.critiques[0] if it.critiques else it.thought
+        note = " \u00b7 ".join(filter(None, [
+            short(it.thought, 100), f"critique: {it.critiques[0]}" if it.critiques else ""]))
         cells: list[Any] = [it.number, tools_html(it.tools), score(it.score),
-                            tokens(it.usage) if it.usage is not None else "", short(note, 140)]
+                            tokens(it.usage) if it.usage is not None else "", short(note, 220)]
         body.append([it.stage, *cells] if with_stage else cells)
     header = ["iteration", "tool calls", "score", "tokens", "critique / thought"]
     offset = 1 if with_stage else 0
@@ -195,6 +196,7 @@ def stage_result_html(result: StageResult) -> str:
     parts.extend(_produced_html(result))
     rows = turns(result.messages)
     if rows:
+        rows[-1].score = result.score  # the gate scored the last answer
         parts.append(details(f"Turns ({len(rows)})", iterations_table(rows, with_stage=False),
                              open=not result.ok))
     return fragment("".join(parts), element_id=f"sa-stage-{result.run_id}-{result.stage}")

@@ -26,6 +26,9 @@ async def test_a_failed_report_shows_why_and_escapes_everything(demo_db):
     html = report_html(result)
     assert "<script>" not in html and "<b>connection" not in html
     assert "&lt;script&gt;" in html and "&lt;b&gt;connection reset&lt;/b&gt;" in html
+    # a right-to-left override would reorder the page's text; a NUL has no place in HTML
+    assert "\u202e" not in html and "\0" not in html
+    assert "[U+202E][NUL] &amp; \U0001f4a5 per category?</h3>" in html
     assert 'sa-badge sa-bad">failed</span>' in html
     assert "in stage <code>sql</code>" in html
     assert "<details open><summary>Iterations (0)</summary>" in html

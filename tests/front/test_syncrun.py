@@ -70,3 +70,12 @@ def test_ctrl_c_cancels_the_coroutine_and_reraises(runner):
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 7
     assert out.split() == ["unwound", "interrupted"]
+
+
+async def test_the_cli_runs_inside_a_running_loop(demo_path, capsys):
+    """`stageagent.cli.main` called from a notebook cell (an async context)."""
+    from stageagent.cli import main
+
+    args = '{"sql": "SELECT count(*) AS n FROM orders"}'
+    assert main(["tool", "sql_executor", "--db", demo_path, "--args", args]) == 0
+    assert '"ok": true' in capsys.readouterr().out

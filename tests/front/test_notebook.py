@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "report.ipynb"
@@ -34,11 +38,22 @@ def stage_statuses(html: str) -> dict[str, str]:
     return dict(_ROW.findall(html))
 
 
+def kernel_manager(kernels: Path) -> KernelManager:
+    """A kernel running this very interpreter (whatever other "python3" specs exist)."""
+    spec = kernels / "stageagent-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "stageagent tests", "language": "python"}))
+    return KernelManager(kernel_name="stageagent-test",
+                         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, RecordingClient]:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     workdir = tmp_path_factory.mktemp("notebook")
-    client = RecordingClient(nb, timeout=180, kernel_name="python3",
+    client = RecordingClient(nb, km=kernel_manager(workdir / "kernels"), timeout=180,
                              resources={"metadata": {"path": str(workdir)}})
     client.execute()
     return nb, client

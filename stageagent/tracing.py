@@ -195,6 +195,7 @@ class _Stage:
     """The spans of one running stage, and where its current model call stands."""
 
     span: Any
+    context: Any                      # the OTel context holding `span`: its children's parent
     provider: str
     model: str
     chat_start: float | None = None   # a model call may be under way since then
@@ -283,8 +284,13 @@ class SpanBuilder:
 
     def _start(self, name: str, parent: Any, ts: float, attributes: dict[str, Any],
                kind: Any = None) -> Any:
-        context = self._trace.set_span_in_context(parent) if parent is not None \
-            else self._parent
+        """A span at `ts` under `parent` (a span, a `_Stage`, or None for the caller's)."""
+        if isinstance(parent, _Stage):
+            context = parent.context
+        elif parent is not None:
+            context = self._trace.set_span_in_context(parent)
+        else:
+            context = self._parent
         return self._tracer.start_span(
             name, context=context, kind=kind if kind is not None else
             self._trace.SpanKind.INTERNAL, attributes=attributes, start_time=_ns(ts))
@@ -390,8 +396,9 @@ class SpanBuilder:
             attrs["gen_ai.provider.name"] = provider
         span = self._start(f"invoke_agent {event.stage}", self._stage_parent(event),
                            event.ts, attrs)
-        self._stages[event.stage] = _Stage(span=span, provider=provider, model=model,
-                                           chat_start=event.ts, last_ts=event.ts)
+        self._stages[event.stage] = _Stage(
+            span=span, context=self._trace.set_span_in_context(span), provider=provider,
+            model=model, chat_start=event.ts, last_ts=event.ts)
 
     def _stage_completed(self, event: Any) -> None:
         stage = self._stages.pop(event.stage, None)
@@ -444,7 +451,7 @@ class SpanBuilder:
         start, stage.chat_start = stage.chat_start, None
         if start is None:
             return
-        stage.chat = self._start(f"chat {stage.model}", stage.span, start,
+        stage.chat = self._start(f"chat {stage.model}", stage, start,
                                  self._chat_attributes(stage), self._trace.SpanKind.CLIENT)
         if stage.first_chunk is not None:
             stage.chat.set_attribute("gen_ai.response.time_to_first_chunk",
@@ -495,7 +502,7 @@ class SpanBuilder:
         if stage is None:
             return
         self._chat_answered(stage, stage.last_ts)
-        span = self._start(f"chat {stage.model}", stage.span, stage.last_ts,
+        span = self._start(f"chat {stage.model}", stage, stage.last_ts,
                            {**self._chat_attributes(stage), "stageagent.phase": "format",
                             "gen_ai.output.type": "json", **_usage_attributes(event.usage)},
                            self._trace.SpanKind.CLIENT)
@@ -537,7 +544,7 @@ class SpanBuilder:
             attrs["gen_ai.tool.call.arguments"] = arguments
             stage.parts.append({"type": "tool_call", "id": event.tool_call_id,
                                 "name": event.tool, "arguments": event.arguments})
-        span = self._start(f"execute_tool {event.tool}", stage.span, event.ts, attrs)
+        span = self._start(f"execute_tool {event.tool}", stage, event.ts, attrs)
         stage.tools[event.tool_call_id] = (span, event.ts)
 
     def _tool_approval(self, event: Any) -> None:

@@ -367,3 +367,17 @@ async def test_a_tracing_failure_never_breaks_the_run(provider, exporter):
     (agent,) = exporter.get_finished_spans()[-1:]
     assert agent.name == "invoke_agent calc"
     assert agent.attributes["error.type"] == "TypeError"
+
+
+async def test_a_streamed_run_gives_one_chat_span_per_call(provider, exporter):
+    model = ScriptedModel([["Adding.", call("add", {"a": 1, "b": 2})], "It is 3."])
+    run = make_runtime().run_stage(stage(), "1 + 2?", model=model, stream=True)
+    events = [e async for e in traced(run, tracer_provider=provider)]
+    assert any(e.type == "text_delta" for e in events)
+    chats = sorted(by_name(exporter.get_finished_spans())["chat scripted"],
+                   key=lambda s: s.start_time)
+    assert len(chats) == 2
+    for chat in chats:
+        assert 0 <= chat.attributes["gen_ai.response.time_to_first_chunk"] < 60
+    assert chats[0].attributes["gen_ai.response.finish_reasons"] == ("tool_use",)
+    assert chats[1].attributes["gen_ai.response.finish_reasons"] == ("end_turn",)

@@ -146,22 +146,22 @@ def _give_up(spans: SpanBuilder, exc: Exception) -> None:
 
 
 def tool_error_type(content: str) -> str:
-    """A low-cardinality `error.type` for a failed tool call, from its observation text."""
+    """A low-cardinality `error.type` for a failed tool call, from its observation text
+    (the wording of `stageagent.toolcalls`: "Tool 'x' raised KeyError: ..." -> KeyError)."""
     for pattern, kind in _TOOL_ERRORS:
-        match = pattern.search(content)
+        match = re.search(pattern, content)  # re caches the compiled patterns
         if match:
             return match.group(1) if kind is None else kind
     return "tool_error"
 
 
-_TOOL_ERRORS: list[tuple[re.Pattern[str], str | None]] = [
-    (re.compile(r"^Tool '[^']*' raised (\w+)"), None),
-    (re.compile(r"^Tool '[^']*' timed out"), "timeout"),
-    (re.compile(r"^(Invalid arguments for tool|Arguments for tool .* are not a JSON)"),
-     "invalid_arguments"),
-    (re.compile(r"^Tool '[^']*' is not enabled in stage"), "tool_not_enabled"),
-    (re.compile(r"^Unknown tool"), "unknown_tool"),
-    (re.compile(r"^The call to '[^']*' was refused"), "refused"),
+_TOOL_ERRORS: list[tuple[str, str | None]] = [
+    (r"^Tool '[^']*' raised (\w+)", None),
+    (r"^Tool '[^']*' timed out", "timeout"),
+    (r"^(Invalid arguments for tool|Arguments for tool .* are not a JSON)", "invalid_arguments"),
+    (r"^Tool '[^']*' is not enabled in stage", "tool_not_enabled"),
+    (r"^Unknown tool", "unknown_tool"),
+    (r"^The call to '[^']*' was refused", "refused"),
 ]
 
 

@@ -1,6 +1,6 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
-NAME: overhead, sql, chart, document, pipeline, plan, eval, local (needs
+NAME: overhead, sql, chart, document, pipeline, plan, eval, trace, local (needs
 stageagent[local]), all. `--instructions` (overhead only) counts CPU instructions per
 iteration under valgrind: stable under any machine load.
 """
@@ -21,6 +21,7 @@ SUITES = {
     "plan": "bench.plan_bench",
     "local": "bench.local_model_bench",
     "eval": "bench.eval_bench",
+    "trace": "bench.trace_bench",
 }
 
 

@@ -31,7 +31,6 @@ run); 2 bad usage or setup (database, stage files, model or API key); 130 interr
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -564,7 +563,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         enable_logging("DEBUG")
     try:
         if args.is_async:
-            return asyncio.run(args.handler(args))
+            from .syncrun import run_sync
+
+            return run_sync(args.handler(args))
         return args.handler(args)
     except CLIError as exc:
         _err(str(exc))

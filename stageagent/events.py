@@ -22,7 +22,7 @@ from pydantic_core import PydanticSerializationError
 
 from .construct import _SPECS, every_field, spec_of, trusted
 from .jsontext import dumps_escaped
-from .messages import Usage
+from .messages import AssistantMessage, Usage
 
 StopReason = Literal[
     "passed",          # the quality gate scored the answer at or above the threshold
@@ -146,6 +146,10 @@ class IterationCompleted(BaseEvent):
     usage: Usage = Field(default_factory=Usage)
     cost_usd: float | None = None
     context_tokens: int = 0
+    #: the model that answered this iteration's turn, as the provider reported it
+    response_model: str | None = None
+    #: that turn's normalised stop reason ("end_turn", "tool_use", "max_tokens", ...)
+    finish_reason: str | None = None
 
 
 class QualityGate(BaseEvent):
@@ -163,6 +167,9 @@ class OutputFormatted(BaseEvent):
     attempt: int
     ok: bool
     errors: list[str] = Field(default_factory=list)
+    #: the format turn's own usage and answering model (not in any IterationCompleted)
+    usage: Usage | None = None
+    response_model: str | None = None
 
 
 class GroundingChecked(BaseEvent):
@@ -396,13 +403,16 @@ class Emitter:
 
     def iteration_completed(self, usage: Usage, cost_usd: float | None, context_tokens: int,
                             score: float | None = None,
-                            critiques: list[str] | None = None) -> IterationCompleted:
+                            critiques: list[str] | None = None,
+                            response: AssistantMessage | None = None) -> IterationCompleted:
         self.seq = seq = self.seq + 1
         return trusted(IterationCompleted, {
             "run_id": self.run_id, "stage": self.stage, "iteration": self.iteration,
             "seq": seq, "ts": self._clock(), "type": "iteration_completed", "score": score,
             "critiques": [] if critiques is None else critiques, "usage": usage,
-            "cost_usd": cost_usd, "context_tokens": context_tokens}, _ITERATION)
+            "cost_usd": cost_usd, "context_tokens": context_tokens,
+            "response_model": None if response is None else response.model,
+            "finish_reason": None if response is None else response.stop_reason}, _ITERATION)
 
 
 _STARTED = every_field(StageStarted)

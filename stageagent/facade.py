@@ -20,7 +20,6 @@ effort can run the stages one by one.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import uuid
@@ -38,7 +37,9 @@ from .plan.runner import RuntimeStepRunner, StepContext, StepFailure
 from .plan.templates import report_plan
 from .report import chart_summary, markdown_table
 from .report_result import ReportResult
-from .runtime import StageAwareRuntime, StageResult
+from .runtime import StageAwareRuntime, StageResult, StageRun
+from .syncrun import run_sync
+from .tracing import traced
 
 if TYPE_CHECKING:
     from stageagent.tools.sql import Database
@@ -74,7 +75,7 @@ class ReportRun:
         self._runner: _PipelineRunner | None = None
         self._plan_run: PlanRun | None = None
         self._cancelled = False
-        self._gen = self._run()
+        self._gen = traced(self._run())  # spans when OpenTelemetry is set up (tracing.py)
 
     @property
     def run_id(self) -> str:
@@ -107,6 +108,11 @@ class ReportRun:
         async for _ in self:
             pass
         return self.result
+
+    async def display(self) -> ReportResult:
+        """Run to the end with a live view in the notebook cell; returns the result."""
+        from .display import live
+        return await live(self)  # type: ignore[no-any-return]
 
     # --- the pipeline ----------------------------------------------------------------
 
@@ -480,10 +486,9 @@ class StageAwareFacade:
         return await self.run(question, **kwargs).collect()
 
     def run_sync(self, question: str, **kwargs: Any) -> ReportResult:
-        """`report()` for scripts: runs its own event loop. Inside a running loop (Jupyter,
-        an async app) use `await facade.report(...)` instead."""
-        ensure_no_running_loop("StageAwareFacade.run_sync()", "await facade.report(...)")
-        return asyncio.run(self.report(question, **kwargs))
+        """`report()` for scripts and notebooks: inside a running loop (Jupyter) it runs on a
+        loop of its own in a worker thread (`stageagent.syncrun`); `await` is better there."""
+        return run_sync(self.report(question, **kwargs))
 
     def close(self) -> None:
         if self._owns_database:
@@ -502,19 +507,10 @@ class StageAwareFacade:
         self.close()
 
 
-def ensure_no_running_loop(what: str, instead: str) -> None:
-    """Raise a clear RuntimeError when called from inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(f"{what} cannot run inside a running event loop (Jupyter, an async "
-                       f"app); use `{instead}` instead")
 
 
 def run_report_sync(question: str, *, database: Database | str | os.PathLike[str],
                     model: ModelChoice = None, chart: bool = True, **kwargs: Any) -> ReportResult:
     """One report from a script: opens the database, runs the pipeline, closes it."""
-    ensure_no_running_loop("run_report_sync()", "await StageAwareFacade(...).report(...)")
     with StageAwareFacade(database=database, model=model) as facade:
-        return asyncio.run(facade.report(question, chart=chart, **kwargs))
+        return run_sync(facade.report(question, chart=chart, **kwargs))

@@ -70,3 +70,7 @@ class ReportResult:
         """Total cost; None when no stage had a known price."""
         costs = [c for c in self.cost_by_stage.values() if c is not None]
         return sum(costs) if costs else None
+
+    def _repr_html_(self) -> str:  # rich display in Jupyter
+        from .display import report_html
+        return report_html(self)

@@ -95,6 +95,10 @@ class StageResult:
     def ok(self) -> bool:
         return self.reason in ("passed", "completed")
 
+    def _repr_html_(self) -> str:  # rich display in Jupyter
+        from .display import stage_result_html
+        return stage_result_html(self)
+
 
 @dataclass
 class _Prepared:
@@ -186,6 +190,11 @@ class StageRun:
         # nothing to interrupt then, the flags are seen at the next step
         if task is not None and not task.done() and self._gen.ag_await is not None:
             task.cancel()
+
+    async def display(self) -> StageResult:
+        """Run to the end with a live view in the notebook cell; returns the result."""
+        from .display import live
+        return await live(self)  # type: ignore[no-any-return]
 
     async def collect(self) -> StageResult:
         """Run to the end, discarding events; returns the result."""
@@ -358,7 +367,7 @@ class StageRun:
                             log.bind(iteration=iteration).debug(
                                 "tool {} {} in {:.1f} ms", r.name,
                                 "failed" if r.is_error else "returned", outcome.duration_ms)
-                    yield emit.iteration_completed(usage, cost, window_tokens)
+                    yield emit.iteration_completed(usage, cost, window_tokens, response=response)
                     if failed is not None:  # only a failure can spend a tool's retry budget
                         for call in calls:
                             spent = runner.budget_spent(call.name)
@@ -419,7 +428,8 @@ class StageRun:
                     yield emit.make(ev.QualityGate, score=score,
                                     threshold=config.quality_threshold, passed=passed,
                                     critiques=critiques)
-                    yield emit.iteration_completed(usage, cost, window_tokens, score, critiques)
+                    yield emit.iteration_completed(usage, cost, window_tokens, score, critiques,
+                                                   response)
                     if passed:
                         reason = "passed"
                         break
@@ -429,7 +439,8 @@ class StageRun:
                         raise _Stop("max_iterations")
                     history.append(UserMessage(content=_critique_turn(score, config, critiques)))
                     continue
-                yield emit.iteration_completed(usage, cost, window_tokens)
+                yield emit.iteration_completed(usage, cost, window_tokens,
+                                               response=response)
                 reason = "completed"  # a normal end leaves the loop without an exception
                 break
         except _Stop as stop:
@@ -491,7 +502,8 @@ class StageRun:
             if response.tool_calls:
                 output, errors = None, ["tools are not available in the format step"]
             yield self.emitter.make(ev.OutputFormatted, attempt=attempt, ok=output is not None,
-                                    errors=errors)
+                                    errors=errors, usage=response.usage,
+                                    response_model=response.model)
             if output is not None:
                 yield (output, [])
                 return

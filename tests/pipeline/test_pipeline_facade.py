@@ -257,9 +257,14 @@ def test_run_sync_works_without_a_loop(sqlite_path):
     assert result.ok and result.document == document_text(expected)
 
 
-async def test_run_sync_inside_a_running_loop_says_await(sqlite_db):
-    facade = StageAwareFacade(database=sqlite_db, model=happy_model(expected_result(sqlite_db)))
-    with pytest.raises(RuntimeError, match=r"await facade.report"):
-        facade.run_sync(QUESTION)
-    with pytest.raises(RuntimeError, match="running event loop"):
-        run_report_sync(QUESTION, database=sqlite_db)
+async def test_run_sync_works_inside_a_running_loop(sqlite_path):
+    """A notebook cell runs inside the kernel's loop: the sync entry points still work."""
+    from stageagent.tools.sql import Database
+
+    with Database(sqlite_path) as db:
+        expected = expected_result(db)
+        facade = StageAwareFacade(database=db, model=happy_model(expected))
+        result = facade.run_sync(QUESTION)
+        assert result.ok and result.document == document_text(expected)
+    result = run_report_sync(QUESTION, database=sqlite_path, model=happy_model(expected))
+    assert result.ok and result.sql == SQL

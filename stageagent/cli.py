@@ -31,6 +31,7 @@ run); 2 bad usage or setup (database, stage files, model or API key); 130 interr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import os

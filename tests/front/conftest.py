@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from stageagent.tools.sql import Database
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,7 @@ def with_row_limit(tree: exp.Expression, limit: int) -> exp.Expression:
     return tree
 
 
-def _begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> None:
+def begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> None:
     """Open an explicit READ ONLY transaction with the statement timeout."""
     if db.backend == "postgresql":
         cursor.execute("SET TRANSACTION READ ONLY")
@@ -163,7 +163,7 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
     try:
         cursor = raw.cursor()
         try:
-            _begin_read_only(db, raw, cursor, timeout)
+            begin_read_only(db, raw, cursor, timeout)
             start = time.perf_counter()
             cursor.execute(sql)
             fetched = cursor.fetchmany(limit + 1) if cursor.description else []

@@ -25,7 +25,7 @@ from .functions import tokenize
 from .schema import Schema, database_from
 from .syntax import dangling_commas
 from .translate import translate_functions
-from .validate import ValidationIssue, validate_sql
+from .validate import ValidationIssue, node_position, validate_sql
 
 if TYPE_CHECKING:
     from .database import Database
@@ -72,8 +72,8 @@ def _rename(tree: exp.Expression, issue: ValidationIssue, new: str,
     for node in list(tree.find_all(kind)):
         ident = node.this
         if isinstance(ident, exp.Identifier) and ident.name == issue.name:
-            line, col = (ident.meta or {}).get("line"), (ident.meta or {}).get("col")
-            if issue.line is None or (line, col) == (issue.line, issue.col) or kind is exp.Table:
+            at = node_position(node)
+            if issue.line is None or at == (issue.line, issue.col) or kind is exp.Table:
                 node.set("this", _identifier(new))
                 count += 1
     return count

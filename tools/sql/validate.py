@@ -88,20 +88,26 @@ def match_name(name: str, quoted: bool, candidates: Iterable[str], dialect: str)
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Nearest names by difflib ratio, case- and underscore-insensitive (`CustomerId`
-    matches `customer_id`)."""
-    by_key: dict[str, str] = {}
-    for c in candidates:
-        by_key.setdefault(c.lower(), c)
-        by_key.setdefault(c.lower().replace("_", "").replace(" ", ""), c)
-    key = name.lower()
-    hits = difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.6) or \
-        difflib.get_close_matches(key.replace("_", "").replace(" ", ""), list(by_key), n=n,
-                                  cutoff=0.6)
-    return list(dict.fromkeys(by_key[h] for h in hits))
+    """Nearest names by difflib ratio, case-insensitive; then ignoring `_` and spaces too
+    (`CustomerId` finds `customer_id`, `unit_price` finds `Unit Price`)."""
+    cands = list(candidates)
+    for squash in (False, True):
+        by_key: dict[str, str] = {}
+        for c in cands:
+            by_key.setdefault(_key(c, squash), c)
+        hits = difflib.get_close_matches(_key(name, squash), list(by_key), n=n, cutoff=0.6)
+        if hits:
+            return [by_key[h] for h in hits]
+    return []
 
 
-def _pos(node: exp.Expression) -> tuple[int | None, int | None]:
+def _key(name: str, squash: bool) -> str:
+    low = name.lower()
+    return low.replace("_", "").replace(" ", "") if squash else low
+
+
+def node_position(node: exp.Expression) -> tuple[int | None, int | None]:
+    """(line, first column) of a column/table/identifier node, as the query spelt it."""
     meta = getattr(node, "meta", None) or {}
     ident = node.this if isinstance(node, (exp.Column, exp.Table)) else node
     meta = getattr(ident, "meta", None) or meta
@@ -149,7 +155,7 @@ class _Checker:
     def issue(self, kind: IssueKind, message: str, node: exp.Expression | None = None,
               name: str | None = None, suggestions: list[str] | None = None,
               warning: bool = False, at: tuple[int | None, int | None] | None = None) -> None:
-        line, col = at if at else (_pos(node) if node is not None else (None, None))
+        line, col = at if at else (node_position(node) if node is not None else (None, None))
         where = f" (line {line}, column {col})" if line else ""
         target = self.warnings if warning else self.errors
         issue = ValidationIssue(kind=kind, message=message + where, name=name, line=line,

@@ -170,7 +170,10 @@ class _Checker:
             return False
         if node.db and node.db.lower() in SYSTEM_SCHEMAS or node.name.lower() in SYSTEM_TABLES:
             return False
-        found = match_name(ident.name, ident.quoted, self.schema.tables, self.dialect)
+        if self.schema.table_names_case_sensitive:
+            found = ident.name if ident.name in self.schema.tables else None
+        else:
+            found = match_name(ident.name, ident.quoted, self.schema.tables, self.dialect)
         if found is None:
             return None
         if found not in self.tables:

@@ -17,6 +17,7 @@ SUITES = {
     "chart": "bench.chart_bench",
     "document": "bench.document_bench",
     "pipeline": "bench.pipeline_bench",
+    "verdicts": "bench.sql_verdicts",
 }
 
 

@@ -137,3 +137,28 @@ def call():
 def q(db: Database):
     """Quote an identifier for the engine under test (`"Unit Price"` / `` `Unit Price` ``)."""
     return lambda name: f"`{name}`" if db.dialect == "mysql" else f'"{name}"'
+
+
+@pytest.fixture(scope="session")
+def _media_cache() -> Iterator[dict[str, tuple[Database, Engine]]]:
+    cache: dict[str, tuple[Database, Engine]] = {}
+    yield cache
+    for database, writer in cache.values():
+        database.close()
+        writer.dispose()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def schemas(request, _demo_cache, _media_cache, tmp_path_factory) -> dict[str, Database]:
+    """The demo and the media (bench/media_db.py) schemas on each engine, by name."""
+    from bench.media_db import open_media_database
+
+    name = request.param
+    if name not in _demo_cache:
+        _demo_cache[name] = _load(name, tmp_path_factory.mktemp(name))
+    if name not in _media_cache:
+        url = {"postgresql": PG_URL, "mysql": MYSQL_URL}.get(name)
+        _media_cache[name] = open_media_database(
+            name, url, "stageagent_media" + os.environ.get("STAGEAGENT_TEST_SCHEMA_SUFFIX", ""),
+            tmp_path_factory.mktemp(name + "_media"))
+    return {"demo": _demo_cache[name].database, "media": _media_cache[name][0]}

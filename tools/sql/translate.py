@@ -237,8 +237,17 @@ ALWAYS: dict[str, dict[type[exp.Expression], Rule]] = {
 
 
 def _typed(node: exp.Anonymous, dialect: str) -> exp.Expression | None:
-    """A foreign `NOW()` / `DATE_FORMAT()` as the node type some dialect parses it to."""
-    text = node.sql(dialect)
+    """A foreign `NOW()` / `DATE_FORMAT()` as the node type some dialect parses it to.
+
+    Only the call is re-read in the other dialect: its non-literal arguments stand in as
+    placeholders and are put back as they are, so `"Played At"` stays a column even where
+    double quotes mean a string (MySQL). Literals go along - a format string decides the
+    node (`DATE_FORMAT(x, '%Y')` becomes a formatted date).
+    """
+    args = list(node.expressions)
+    parts = [a.sql(dialect) if isinstance(a, exp.Literal) else f"__arg{i}"
+             for i, a in enumerate(args)]
+    text = f"{node.name}({', '.join(parts)})"
     for read in LOOKUP_DIALECTS:
         if read == dialect:
             continue
@@ -247,8 +256,15 @@ def _typed(node: exp.Anonymous, dialect: str) -> exp.Expression | None:
         except SqlglotError:
             continue
         if isinstance(parsed, exp.Func) and not isinstance(parsed, exp.Anonymous):
-            return parsed
+            return parsed.transform(lambda n: _argument(n, args), copy=False)
     return None
+
+
+def _argument(node: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
+    node.meta.pop("start", None)  # offsets into the re-read text, not into the query
+    node.meta.pop("end", None)
+    match = re.match(r"^__arg(\d+)$", node.name) if isinstance(node, exp.Column) else None
+    return args[int(match.group(1))].copy() if match else node
 
 
 def _transpiles(node: exp.Expression, dialect: str, available: frozenset[str] | None) -> bool:

@@ -224,6 +224,9 @@ class _Checker:
         select = scope.expression
         aliases = {e.alias for e in select.expressions if isinstance(e, exp.Alias)} \
             if isinstance(select, exp.Select) else set()
+        if isinstance(select, exp.SetOperation):
+            self._check_set_operation(scope, select)
+            return
         for column in scope.columns:
             ident = _ident(column)
             if ident is None or column.is_star:
@@ -234,6 +237,19 @@ class _Checker:
                 self._check_qualified(column, ident, chain)
             else:
                 self._check_bare(column, ident, chain, aliases)
+
+    def _check_set_operation(self, scope: Scope, union: exp.SetOperation) -> None:
+        """A UNION's ORDER BY names the output columns of its first branch."""
+        names = self._select_names(scope)
+        for column in scope.columns:
+            ident = _ident(column)
+            if names is None or ident is None or column.table or column.is_star:
+                continue
+            if match_name(ident.name, ident.quoted, names, self.dialect) is None:
+                near = closest(ident.name, names)
+                self.issue("unknown_column", f"unknown column {self.q(ident.name)} in the "
+                           f"ORDER BY of a {union.key.upper()} (its columns: "
+                           f"{', '.join(self.q(n) for n in names)})", column, ident.name, near)
 
     def _check_qualified(self, column: exp.Column, ident: exp.Identifier,
                          chain: list[dict[str, list[str] | None]]) -> None:

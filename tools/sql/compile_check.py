@@ -4,7 +4,7 @@ The AST checks know the schema; only the engine knows everything else it refuses
 function with the wrong argument types, a column missing from GROUP BY, grammar sqlglot
 is lenient about). `EXPLAIN <query>` makes SQLite, PostgreSQL and MySQL/MariaDB parse,
 resolve and plan the statement without executing it. It runs only after the read-only
-guard accepted the query, on the read-only connection, inside a READ ONLY transaction with
+guard accepted the query (checked here again), on the read-only connection, inside a READ ONLY transaction with
 the statement timeout, and only one statement can reach the server: Python's sqlite3
 refuses two, PostgreSQL gets a server-side prepared statement (which cannot hold two),
 PyMySQL sends no multi-statement flag.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .database import QueryTimeoutError, translate_error
 from .execute import begin_read_only
 from .functions import tokenize
+from .guard import check_read_only
 
 if TYPE_CHECKING:
     from .database import Database
@@ -81,7 +82,10 @@ def _explain(db: "Database", raw: Any, cursor: Any, statement: str) -> None:
 
 
 def compile_check(db: "Database", sql: str, *, timeout: float | None = None) -> EngineVerdict:
-    """Have `db`'s engine compile `sql` (already guard-approved) without running it."""
+    """Have `db`'s engine compile `sql` without running it (the guard decides first)."""
+    guard = check_read_only(sql, db.dialect)
+    if not guard.allowed:
+        return EngineVerdict(ok=False, message=guard.reason)
     statement = statement_text(sql, db.dialect)
     timeout = db.timeout if timeout is None else float(timeout)
     try:

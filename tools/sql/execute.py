@@ -25,7 +25,8 @@ from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
 
 from ..results import STATE_SQL_RESULT, ColumnInfo, ColumnKind, QueryResult
-from .database import DatabaseError, QueryTimeoutError, translate_error
+from .database import DatabaseError, QueryError, QueryTimeoutError, translate_error
+from .functions import function_calls
 from .guard import UnsafeQueryError, ensure_read_only
 from .schema import database_from
 
@@ -194,12 +195,34 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
     return columns, rows, truncated, elapsed
 
 
+def refuse_missing_functions(db: "Database", sql: str, tree: exp.Expression) -> None:
+    """QueryError for a call the engine lacks, as the engine would refuse it.
+
+    What runs is sqlglot's regeneration of the query, which would quietly turn
+    `TO_CHAR(d, 'YYYY-MM')` into `CAST(d AS TEXT)` on SQLite: the query the model wrote
+    must fail as it would on the engine, not return other rows. Only where the catalogue
+    is complete (SQLite, PostgreSQL); MySQL's own error comes from the engine.
+    """
+    if db.backend not in ("sqlite", "postgresql"):
+        return
+    available = db.functions()
+    if available is None:
+        return
+    missing = [c for c in function_calls(sql, db.dialect, tree) if c.name not in available]
+    if missing:
+        call = missing[0]
+        raise QueryError(f"no such function: {call.written}() (line {call.line}, column "
+                         f"{call.col}); sql_auto_fixer rewrites other dialects' functions",
+                         url=db.url)
+
+
 def execute_query(db: "Database", sql: str, *, limit: int | None = None,
                   timeout: float | None = None) -> QueryResult:
     """Guard, limit and run one read-only query; raises UnsafeQueryError / DatabaseError."""
     limit = db.row_limit if limit is None else max(0, min(int(limit), db.row_limit))
     timeout = db.timeout if timeout is None else float(timeout)
     tree = ensure_read_only(sql, db.dialect)
+    refuse_missing_functions(db, sql, tree)
     executable = with_row_limit(tree, limit + 1).sql(db.dialect, comments=False)
     columns, rows, truncated, elapsed = run_read_only(db, executable, limit=limit,
                                                       timeout=timeout)

@@ -1,6 +1,6 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
-NAME: overhead, sql, chart, document, pipeline, all. `--instructions` (overhead only)
+NAME: overhead, sql, chart, document, pipeline, verdicts, schema, all. `--instructions` (overhead only)
 counts CPU instructions per iteration under valgrind: stable under any machine load.
 """
 
@@ -18,6 +18,7 @@ SUITES = {
     "document": "bench.document_bench",
     "pipeline": "bench.pipeline_bench",
     "verdicts": "bench.sql_verdicts",
+    "schema": "bench.schema_bench",
 }
 
 

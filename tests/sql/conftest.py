@@ -162,3 +162,16 @@ def schemas(request, _demo_cache, _media_cache, tmp_path_factory) -> dict[str, D
             name, url, "stageagent_media" + os.environ.get("STAGEAGENT_TEST_SCHEMA_SUFFIX", ""),
             tmp_path_factory.mktemp(name + "_media"))
     return {"demo": _demo_cache[name].database, "media": _media_cache[name][0]}
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL URL, once the server answered (skip or fail as for `demo`)."""
+    try:
+        probe = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with probe.connect():
+            pass
+        probe.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        _unavailable("postgresql", exc)
+    return PG_URL

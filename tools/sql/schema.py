@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
-from sqlglot import exp
 
 from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
@@ -25,6 +24,7 @@ from stageagent.function_tools import ToolContext, tool
 from .database import DatabaseError, translate_error
 from .functions import engine_functions
 from .rowcounts import row_counts
+from .schema_budget import SCHEMA_TOKEN_BUDGET, fit_schema, quote_name
 
 if TYPE_CHECKING:
     from .database import Database
@@ -90,7 +90,7 @@ class Schema(BaseModel):
             t = self.table(name)
             if t is None:
                 continue
-            head = f"TABLE {_q(t.name, self.dialect)}"
+            head = f"TABLE {quote_name(t.name, self.dialect)}"
             if t.row_count is not None:
                 head += f" (~{t.row_count} rows, estimate)" if t.row_count_estimated \
                     else f" ({t.row_count} rows)"
@@ -99,12 +99,12 @@ class Schema(BaseModel):
             lines = [head]
             fks = {c: fk for fk in t.foreign_keys for c in fk.columns}
             for c in t.columns:
-                line = f"  {_q(c.name, self.dialect)} {c.type}"
+                line = f"  {quote_name(c.name, self.dialect)} {c.type}"
                 if c.primary_key:
                     line += " PK"
                 if c.name in fks:
                     fk = fks[c.name]
-                    line += f" -> {_q(fk.ref_table, self.dialect)}.{_q(fk.ref_columns[fk.columns.index(c.name)], self.dialect)}"
+                    line += f" -> {quote_name(fk.ref_table, self.dialect)}.{quote_name(fk.ref_columns[fk.columns.index(c.name)], self.dialect)}"
                 if not c.nullable and not c.primary_key:
                     line += " NOT NULL"
                 extras = []
@@ -117,12 +117,6 @@ class Schema(BaseModel):
                 lines.append(line)
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
-
-
-def _q(name: str, dialect: str) -> str:
-    """Quote an identifier in the rendering only when SQL would need it."""
-    plain = name.isidentifier() and name.islower()
-    return exp.to_identifier(name, quoted=not plain).sql(dialect)
 
 
 def _sample_value(value: Any) -> Any:
@@ -216,17 +210,24 @@ def discover_schema(db: "Database") -> Schema:
 
 
 def describe_schema(db: "Database", tables: list[str] | None = None, *,
-                    refresh: bool = False) -> str:
-    """The schema (or the named tables) as prompt text; unknown names raise ToolError."""
+                    refresh: bool = False, budget: int | None = None) -> str:
+    """The schema (or the named tables) as prompt text within a token budget; unknown
+    names raise ToolError. A big schema comes back as one short line per table."""
     schema = db.schema(refresh=refresh)
     if tables:
         unknown = [t for t in tables if schema.table(t) is None]
         if unknown:
             raise ToolError(f"unknown table(s) {', '.join(unknown)}; available: "
-                            f"{', '.join(schema.tables)}")
+                            f"{', '.join(_first(schema.tables, 40))}")
         tables = [schema.table(t).name for t in tables]  # type: ignore[union-attr]
     header = f"Dialect: {db.dialect}. {len(schema.tables)} table(s)."
-    return header + "\n\n" + schema.render(tables)
+    return fit_schema(schema, tables or list(schema.tables), header,
+                      budget or SCHEMA_TOKEN_BUDGET, detail_first=bool(tables))
+
+
+def _first(names: Any, n: int) -> list[str]:
+    names = list(names)
+    return names[:n] + ([f"... ({len(names) - n} more)"] if len(names) > n else [])
 
 
 def database_from(ctx: ToolContext) -> "Database":

@@ -107,7 +107,8 @@ def generate_rows(seed: int = 11) -> dict[str, list[dict[str, Any]]]:
                          "Signup Date": date(2021, 1, 1) + timedelta(days=rng.randint(0, 700)),
                          "SupportRepId": rng.randint(2, 6)}
                         for i, (f, ln) in enumerate(_people(rng, 50), 1)]
-    invoices, lines = [], []
+    invoices: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     for i in range(1, 301):
         when = datetime(2022, 1, 1) + timedelta(days=rng.randint(0, 3 * 365 - 1),
                                                 hours=rng.randint(8, 20))

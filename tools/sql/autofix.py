@@ -50,7 +50,7 @@ def _identifier(name: str) -> exp.Identifier:
 
 
 def _parse(sql: str, dialect: str, source_dialect: str | None,
-           changes: list[str]) -> exp.Expression | None:
+           changes: list[str]) -> exp.Expr | None:
     order = [source_dialect] if source_dialect else []
     order += [dialect] + [d for d in FALLBACK_DIALECTS if d not in (dialect, source_dialect)]
     for read in order:
@@ -66,8 +66,8 @@ def _parse(sql: str, dialect: str, source_dialect: str | None,
     return None
 
 
-def _rename(tree: exp.Expression, issue: ValidationIssue, new: str,
-            kind: type[exp.Expression]) -> int:
+def _rename(tree: exp.Expr, issue: ValidationIssue, new: str,
+            kind: type[exp.Expr]) -> int:
     count = 0
     for node in list(tree.find_all(kind)):
         ident = node.this
@@ -94,7 +94,7 @@ def _repair_names(current: str, schema: Schema, dialect: str, changes: list[str]
             kind = exp.Table if issue.kind == "unknown_table" else exp.Column
             if _rename(tree, issue, new, kind):
                 what = "table" if kind is exp.Table else "column"
-                why = "quoted: the name is case-sensitive" if new.lower() == issue.name.lower() \
+                why = "quoted: the name is case-sensitive" if new.lower() == (issue.name or "").lower() \
                     else "closest existing name"
                 changes.append(f"{what} {issue.name!r} -> {_identifier(new).sql(dialect)} "
                                f"({why})")

@@ -110,7 +110,7 @@ def compile_check(db: "Database", sql: str, *, timeout: float | None = None) -> 
         try:
             raw.rollback()
         finally:
-            if db.backend == "sqlite":
+            if db.backend == "sqlite" and raw.dbapi_connection is not None:
                 raw.dbapi_connection.set_progress_handler(None, 0)
             raw.close()
     return EngineVerdict(ok=True)

@@ -111,7 +111,7 @@ def _type_name(db: "Database", raw: Any, type_code: Any) -> str:
         info = raw.dbapi_connection.adapters.types.get(type_code)
         return info.name if info is not None else str(type_code)
     if db.backend == "mysql":
-        from pymysql.constants import FIELD_TYPE
+        from pymysql.constants import FIELD_TYPE  # type: ignore[import-untyped]
 
         names = {v: k for k, v in vars(FIELD_TYPE).items() if k.isupper()}
         return names.get(type_code, str(type_code))
@@ -126,7 +126,7 @@ def with_row_limit(tree: exp.Expression, limit: int) -> exp.Expression:
         value = current.expression if isinstance(current, exp.Limit) else current
         if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= limit:
             return tree
-        if not (isinstance(value, exp.Literal) and value.is_int):
+        if not (isinstance(value, exp.Literal) and value.is_int) and isinstance(tree, exp.Query):
             return exp.select("*").from_(tree.subquery("_limited")).limit(limit)
     tree.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
     return tree
@@ -179,7 +179,7 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
         try:
             raw.rollback()
         finally:
-            if db.backend == "sqlite":
+            if db.backend == "sqlite" and raw.dbapi_connection is not None:
                 raw.dbapi_connection.set_progress_handler(None, 0)
             raw.close()
     truncated = len(fetched) > limit

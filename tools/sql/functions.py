@@ -102,7 +102,7 @@ def start_col(token: Token) -> int:
     return max(1, token.col - len(token.text) + 1)
 
 
-def _declared_names(tree: exp.Expression | None) -> set[str]:
+def _declared_names(tree: exp.Expr | None) -> set[str]:
     """CTE and table-alias names: `cnt(n)` in `WITH cnt(n) AS` is not a call."""
     if tree is None:
         return set()
@@ -110,7 +110,7 @@ def _declared_names(tree: exp.Expression | None) -> set[str]:
     return names | {cte.alias.lower() for cte in tree.find_all(exp.CTE) if cte.alias}
 
 
-def function_calls(sql: str, dialect: str, tree: exp.Expression | None = None
+def function_calls(sql: str, dialect: str, tree: exp.Expr | None = None
                    ) -> list[FunctionCall]:
     """Every `name(` in `sql` that is a function call rather than grammar."""
     tokens = tokenize(sql, dialect)

@@ -48,7 +48,8 @@ def compact_line(schema: "Schema", table: "TableSchema") -> str:
 
 def _fit_lines(lines: list[str], budget: int) -> tuple[list[str], int]:
     """As many of `lines` as fit in `budget` tokens: (kept, left out)."""
-    kept, used = [], 0
+    kept: list[str] = []
+    used = 0
     for i, line in enumerate(lines):
         cost = count_tokens(line) + 1
         if used + cost > budget:

@@ -21,7 +21,7 @@ from sqlglot.errors import SqlglotError
 from .functions import FunctionCall, function_calls
 from .guard import function_name
 
-Rule = Callable[[exp.Expression], exp.Expression | None]
+Rule = Callable[[exp.Expr], exp.Expr | None]
 #: dialects a foreign function name is looked up in (for `NOW()`, `DATE_FORMAT()`...)
 LOOKUP_DIALECTS = ("mysql", "postgres", "sqlite", "tsql", "bigquery", "snowflake", "duckdb")
 
@@ -37,26 +37,26 @@ _PG_FORMAT = (("YYYY", "%Y", "%Y"), ("HH24", "%H", "%H"), ("MM", "%m", "%m"),
               ("YY", "%y", "%y"), ("DDD", "%j", "%j"))
 
 
-def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+def _fn(name: str, *args: exp.Expr) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _int(expression: exp.Expression) -> exp.Cast:
+def _int(expression: exp.Expr) -> exp.Cast:
     return exp.cast(expression, "INTEGER")
 
 
-def _unit(node: exp.Expression) -> str:
+def _unit(node: exp.Expr) -> str:
     unit = node.args.get("unit")
     if unit is None and isinstance(node, exp.Extract):
         unit = node.this
-    return (unit.name if isinstance(unit, exp.Expression) else str(unit or "")).upper()
+    return (unit.name if isinstance(unit, exp.Expr) else str(unit or "")).upper()
 
 
-def _target_of(node: exp.Expression) -> exp.Expression:
+def _target_of(node: exp.Expr) -> exp.Expr:
     return node.expression if isinstance(node, exp.Extract) else node.this
 
 
-def _pg_format(fmt: exp.Expression | None, mysql: bool) -> str | None:
+def _pg_format(fmt: exp.Expr | None, mysql: bool) -> str | None:
     """A TO_CHAR pattern in strftime (or MySQL) terms; None if a part has no equivalent."""
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
         return None
@@ -75,7 +75,7 @@ def _pg_format(fmt: exp.Expression | None, mysql: bool) -> str | None:
 
 # -- SQLite -------------------------------------------------------------------------------
 
-def _sqlite_part(node: exp.Expression) -> exp.Expression | None:
+def _sqlite_part(node: exp.Expr) -> exp.Expr | None:
     unit = {"Year": "YEAR", "Month": "MONTH", "Day": "DAY", "DayOfWeek": "DOW",
             "DayOfYear": "DOY", "Quarter": "QUARTER"}.get(type(node).__name__) or _unit(node)
     target = _target_of(node)
@@ -87,14 +87,14 @@ def _sqlite_part(node: exp.Expression) -> exp.Expression | None:
     return _int(_fn("strftime", exp.Literal.string(part), target.copy())) if part else None
 
 
-def _sqlite_trunc(node: exp.Expression) -> exp.Expression | None:
+def _sqlite_trunc(node: exp.Expr) -> exp.Expr | None:
     pattern = _SQLITE_TRUNC.get(_unit(node))
     if pattern is None:
         return None
     return _fn("strftime", exp.Literal.string(pattern), node.this.copy())
 
 
-def _sqlite_stddev(node: exp.Expression) -> exp.Expression:
+def _sqlite_stddev(node: exp.Expr) -> exp.Expr:
     x = node.this
     n = exp.Count(this=x.copy())
     sum_sq = exp.Sum(this=exp.Mul(this=x.copy(), expression=x.copy()))
@@ -109,19 +109,19 @@ def _sqlite_stddev(node: exp.Expression) -> exp.Expression:
         else _fn("sqrt", variance)
 
 
-def _sqlite_to_char(node: exp.Expression) -> exp.Expression | None:
+def _sqlite_to_char(node: exp.Expr) -> exp.Expr | None:
     fmt = _pg_format(node.args.get("format"), mysql=False)
     return _fn("strftime", exp.Literal.string(fmt), node.this.copy()) if fmt else None
 
 
-def _sqlite_date_diff(node: exp.Expression) -> exp.Expression | None:
+def _sqlite_date_diff(node: exp.Expr) -> exp.Expr | None:
     if _unit(node) not in ("", "DAY", "DAYS"):
         return None
     return _int(exp.paren(exp.Sub(this=_fn("julianday", node.this.copy()),
                                   expression=_fn("julianday", node.expression.copy()))))
 
 
-def _concat(node: exp.Expression) -> exp.Expression | None:
+def _concat(node: exp.Expr) -> exp.Expr | None:
     args = list(node.expressions)
     if len(args) < 2:
         return None
@@ -131,7 +131,7 @@ def _concat(node: exp.Expression) -> exp.Expression | None:
     return exp.paren(out)
 
 
-def _sqlite_interval(node: exp.Expression) -> exp.Expression | None:
+def _sqlite_interval(node: exp.Expr) -> exp.Expr | None:
     """`d + INTERVAL '1 day'` -> `date(d, '+1 day')` (datetime() below a day)."""
     interval = node.expression
     if not isinstance(interval, exp.Interval):
@@ -149,7 +149,7 @@ def _sqlite_interval(node: exp.Expression) -> exp.Expression | None:
     return _fn(fn, node.this.copy(), exp.Literal.string(f"{sign}{text.strip()} {unit}s"))
 
 
-SQLITE_RULES: dict[type[exp.Expression], Rule] = {
+SQLITE_RULES: dict[type[exp.Expr], Rule] = {
     exp.Year: _sqlite_part, exp.Month: _sqlite_part, exp.Day: _sqlite_part,
     exp.Quarter: _sqlite_part, exp.DayOfWeek: _sqlite_part, exp.DayOfYear: _sqlite_part,
     exp.Extract: _sqlite_part, exp.DateTrunc: _sqlite_trunc,
@@ -166,7 +166,7 @@ SQLITE_RULES: dict[type[exp.Expression], Rule] = {
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 
-def _pg_julianday(node: exp.Expression) -> exp.Expression | None:
+def _pg_julianday(node: exp.Expr) -> exp.Expr | None:
     if not isinstance(node, exp.Anonymous) or function_name(node) != "julianday":
         return None
     epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.cast(node.expressions[0].copy(),
@@ -175,21 +175,21 @@ def _pg_julianday(node: exp.Expression) -> exp.Expression | None:
                              expression=exp.Literal.number("2440587.5")))
 
 
-def _pg_datetime(node: exp.Expression) -> exp.Expression | None:
+def _pg_datetime(node: exp.Expr) -> exp.Expr | None:
     mods = node.expressions if isinstance(node, exp.Datetime) else []
     if len(mods) == 1 and isinstance(mods[0], exp.Literal) and mods[0].this == "unixepoch":
         return exp.UnixToTime(this=node.this.copy())
     return None
 
 
-POSTGRES_RULES: dict[type[exp.Expression], Rule] = {
+POSTGRES_RULES: dict[type[exp.Expr], Rule] = {
     exp.Anonymous: _pg_julianday, exp.Datetime: _pg_datetime,
 }
 
 
 # -- MySQL / MariaDB ----------------------------------------------------------------------
 
-def _mysql_trunc(node: exp.Expression) -> exp.Expression | None:
+def _mysql_trunc(node: exp.Expr) -> exp.Expr | None:
     pattern = _MYSQL_TRUNC.get(_unit(node))
     if pattern is None:
         return None
@@ -198,7 +198,7 @@ def _mysql_trunc(node: exp.Expression) -> exp.Expression | None:
                          format=exp.Literal.string("%Y-%m-%d"))
 
 
-def _mysql_extract(node: exp.Expression) -> exp.Expression | None:
+def _mysql_extract(node: exp.Expr) -> exp.Expr | None:
     unit = _unit(node)
     if unit in ("DOW", "DAYOFWEEK"):
         return exp.paren(exp.Sub(this=_fn("DAYOFWEEK", node.expression.copy()),
@@ -210,12 +210,12 @@ def _mysql_extract(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
-def _mysql_to_char(node: exp.Expression) -> exp.Expression | None:
+def _mysql_to_char(node: exp.Expr) -> exp.Expr | None:
     fmt = _pg_format(node.args.get("format"), mysql=True)
     return _fn("DATE_FORMAT", node.this.copy(), exp.Literal.string(fmt)) if fmt else None
 
 
-def _mysql_julianday(node: exp.Expression) -> exp.Expression | None:
+def _mysql_julianday(node: exp.Expr) -> exp.Expr | None:
     if not isinstance(node, exp.Anonymous) or function_name(node) != "julianday":
         return None
     seconds = _fn("TO_SECONDS", node.expressions[0].copy())
@@ -223,20 +223,20 @@ def _mysql_julianday(node: exp.Expression) -> exp.Expression | None:
                              expression=exp.Literal.number("1721059.5")))
 
 
-MYSQL_RULES: dict[type[exp.Expression], Rule] = {
+MYSQL_RULES: dict[type[exp.Expr], Rule] = {
     exp.DateTrunc: _mysql_trunc, exp.TimestampTrunc: _mysql_trunc,
     exp.DatetimeTrunc: _mysql_trunc, exp.ToChar: _mysql_to_char,
     exp.Anonymous: _mysql_julianday,
 }
 
 RULES = {"sqlite": SQLITE_RULES, "postgres": POSTGRES_RULES, "mysql": MYSQL_RULES}
-ALWAYS: dict[str, dict[type[exp.Expression], Rule]] = {
+ALWAYS: dict[str, dict[type[exp.Expr], Rule]] = {
     "mysql": {exp.Extract: _mysql_extract},
     "sqlite": {exp.Add: _sqlite_interval, exp.Sub: _sqlite_interval},
 }
 
 
-def _typed(node: exp.Anonymous, dialect: str) -> exp.Expression | None:
+def _typed(node: exp.Anonymous, dialect: str) -> exp.Expr | None:
     """A foreign `NOW()` / `DATE_FORMAT()` as the node type some dialect parses it to.
 
     Only the call is re-read in the other dialect: its non-literal arguments stand in as
@@ -260,14 +260,14 @@ def _typed(node: exp.Anonymous, dialect: str) -> exp.Expression | None:
     return None
 
 
-def _argument(node: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
+def _argument(node: exp.Expr, args: list[exp.Expr]) -> exp.Expr:
     node.meta.pop("start", None)  # offsets into the re-read text, not into the query
     node.meta.pop("end", None)
     match = re.match(r"^__arg(\d+)$", node.name) if isinstance(node, exp.Column) else None
     return args[int(match.group(1))].copy() if match else node
 
 
-def _transpiles(node: exp.Expression, dialect: str, available: frozenset[str] | None) -> bool:
+def _transpiles(node: exp.Expr, dialect: str, available: frozenset[str] | None) -> bool:
     """Does sqlglot generate `node` as a call the target has (STRING_AGG -> GROUP_CONCAT)?"""
     try:
         text = node.sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
@@ -277,8 +277,8 @@ def _transpiles(node: exp.Expression, dialect: str, available: frozenset[str] | 
     return bool(lead and available is not None and lead.group(1).lower() in available)
 
 
-def _equivalent(node: exp.Expression, dialect: str,
-                available: frozenset[str] | None) -> exp.Expression | None:
+def _equivalent(node: exp.Expr, dialect: str,
+                available: frozenset[str] | None) -> exp.Expr | None:
     """The target's spelling of one foreign call, or None when there is none."""
     current = _typed(node, dialect) if isinstance(node, exp.Anonymous) else node
     current = current or node
@@ -289,7 +289,7 @@ def _equivalent(node: exp.Expression, dialect: str,
     return replaced
 
 
-def _call_node(sql: str, call: FunctionCall, dialect: str) -> exp.Expression | None:
+def _call_node(sql: str, call: FunctionCall, dialect: str) -> exp.Expr | None:
     try:
         node = sqlglot.parse_one(sql[call.start: call.end + 1], read=dialect)
     except SqlglotError:
@@ -297,11 +297,11 @@ def _call_node(sql: str, call: FunctionCall, dialect: str) -> exp.Expression | N
     return node if isinstance(node, exp.Func) else None
 
 
-def _always(tree: exp.Expression, dialect: str, changes: list[str]) -> exp.Expression:
+def _always(tree: exp.Expr, dialect: str, changes: list[str]) -> exp.Expr:
     """Rules for nodes the target has only in part (MySQL's EXTRACT has no DOW)."""
     rules = ALWAYS.get(dialect, {})
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         rule = rules.get(type(node))
         replaced = rule(node) if rule else None
         if replaced is None:
@@ -313,8 +313,8 @@ def _always(tree: exp.Expression, dialect: str, changes: list[str]) -> exp.Expre
     return tree.transform(rewrite, copy=True) if rules else tree
 
 
-def translate_functions(tree: exp.Expression, dialect: str, sql: str,
-                        available: frozenset[str] | None) -> tuple[exp.Expression, list[str]]:
+def translate_functions(tree: exp.Expr, dialect: str, sql: str,
+                        available: frozenset[str] | None) -> tuple[exp.Expr, list[str]]:
     """Rewrite the calls `dialect` lacks into its own equivalents; returns (tree, changes).
 
     The calls are found as written (tokens), so `STRING_AGG` counts as missing on SQLite

@@ -106,7 +106,7 @@ def _key(name: str, squash: bool) -> str:
     return low.replace("_", "").replace(" ", "") if squash else low
 
 
-def node_position(node: exp.Expression) -> tuple[int | None, int | None]:
+def node_position(node: exp.Expr) -> tuple[int | None, int | None]:
     """(line, first column) of a column/table/identifier node, as the query spelt it."""
     meta = getattr(node, "meta", None) or {}
     ident = node.this if isinstance(node, (exp.Column, exp.Table)) else node
@@ -118,14 +118,14 @@ def node_position(node: exp.Expression) -> tuple[int | None, int | None]:
     return line, col
 
 
-def _ident(node: exp.Expression) -> exp.Identifier | None:
+def _ident(node: exp.Expr) -> exp.Identifier | None:
     this = node.this if isinstance(node, (exp.Column, exp.Table)) else node
     return this if isinstance(this, exp.Identifier) else None
 
 
 def _alias_columns(scope: Scope) -> list[str] | None:
     """Column names a CTE or derived table declares (`WITH t(a, b) AS ...`, `AS x(a)`)."""
-    node: exp.Expression | None = scope.expression
+    node: exp.Expr | None = scope.expression
     while node is not None and isinstance(node.parent, (exp.SetOperation, exp.Subquery,
                                                         exp.CTE)):
         node = node.parent
@@ -152,7 +152,7 @@ class _Checker:
     def hint(self, names: list[str]) -> str:
         return f" - did you mean {' or '.join(self.q(n) for n in names[:3])}?" if names else ""
 
-    def issue(self, kind: IssueKind, message: str, node: exp.Expression | None = None,
+    def issue(self, kind: IssueKind, message: str, node: exp.Expr | None = None,
               name: str | None = None, suggestions: list[str] | None = None,
               warning: bool = False, at: tuple[int | None, int | None] | None = None) -> None:
         line, col = at if at else (node_position(node) if node is not None else (None, None))
@@ -213,7 +213,8 @@ class _Checker:
 
     def chain(self, scope: Scope) -> list[dict[str, list[str] | None]]:
         """The sources of `scope`, then of each enclosing scope (correlated subqueries)."""
-        out, current = [], scope
+        out: list[dict[str, list[str] | None]] = []
+        current: Scope | None = scope
         while current is not None:
             out.append(self.sources_of(current))
             current = current.parent
@@ -293,7 +294,7 @@ class _Checker:
             return f" (PostgreSQL folds unquoted names to lower case; write \"{same[0]}\")"
         return ""
 
-    def check_functions(self, sql: str, tree: exp.Expression) -> None:
+    def check_functions(self, sql: str, tree: exp.Expr) -> None:
         """Every call as written, against the functions the engine really has."""
         known = self.schema.functions
         if known is None:
@@ -339,14 +340,14 @@ def _schema_names(schema: Schema) -> set[str]:
     return names
 
 
-def _declared(tree: exp.Expression) -> set[str]:
+def _declared(tree: exp.Expr) -> set[str]:
     """Aliases and CTE names the query itself introduces."""
     names = {a.alias for a in tree.find_all(exp.Alias)}
     return names | {t.alias for t in tree.find_all(exp.Table) if t.alias} | \
         {c.alias for c in tree.find_all(exp.CTE)}
 
 
-def _engine_issues(database: "Database", sql: str, tree: exp.Expression,
+def _engine_issues(database: "Database", sql: str, tree: exp.Expr,
                    schema: Schema) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
     """(errors, warnings) from having the engine compile `sql`."""
     from .compile_check import compile_check
@@ -367,7 +368,7 @@ def _engine_issues(database: "Database", sql: str, tree: exp.Expression,
 
 
 def _parse(sql: str, dialect: str, schema: Schema,
-           result: ValidationResult) -> exp.Expression | None:
+           result: ValidationResult) -> exp.Expr | None:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as exc:
@@ -383,7 +384,7 @@ def _parse(sql: str, dialect: str, schema: Schema,
     return statements[0]
 
 
-def _ast_checks(sql: str, tree: exp.Expression, schema: Schema, dialect: str,
+def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
                 result: ValidationResult) -> None:
     checker = _Checker(schema, dialect)
     for problem in dangling_commas(tokenize(sql, dialect)):
@@ -424,7 +425,8 @@ def validate_sql(sql: str, schema: Schema, dialect: str | None = None, *,
         result.engine_checked = not warnings
     if not result.errors:
         try:
-            qualified = qualify(tree.copy(), schema=schema.mapping(), dialect=dialect,
+            mapping: dict[str, object] = dict(schema.mapping())
+            qualified = qualify(tree.copy(), schema=mapping, dialect=dialect,
                                 quote_identifiers=False, identify=False,
                                 validate_qualify_columns=True)
             result.qualified_sql = qualified.sql(dialect)

@@ -25,7 +25,9 @@ from .functions import tokenize
 from .schema import Schema, database_from
 from .syntax import dangling_commas
 from .translate import translate_functions
-from .validate import ValidationIssue, node_position, validate_sql
+from .issues import ValidationIssue
+from .name_check import node_position
+from .validate import validate_sql
 
 if TYPE_CHECKING:
     from .database import Database

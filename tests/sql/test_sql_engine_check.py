@@ -97,3 +97,22 @@ def test_window_functions_ctes_and_quoted_names_are_valid(db, q):
     ]:
         result = validate_sql(sql, db.schema(), database=db)
         assert result.valid and result.engine_checked, (sql, result.summary())
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT " + "(" * 400 + "1" + ")" * 400,
+    "SELECT name FROM customers WHERE name = 'a\x00b'",
+    "SELECT \u202ename FROM customers",
+    "-- nothing but a comment",
+    "SELECT name FROM customers WHERE id = ?",
+])
+def test_hostile_sql_gets_a_verdict_not_a_crash(db, sql):
+    from stageagent.tools.sql import auto_fix_sql
+
+    result = validate_sql(sql, db.schema(), database=db)
+    if "\x00" in sql and db.backend == "mysql":
+        assert result.valid  # MariaDB takes a NUL inside a string literal
+    else:
+        assert not result.valid and result.errors[0].message
+    fixed = auto_fix_sql(sql, db.schema(), database=db)
+    assert fixed.valid == validate_sql(fixed.sql, db.schema(), database=db).valid

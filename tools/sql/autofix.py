@@ -113,7 +113,10 @@ def auto_fix_sql(sql: str, schema: Schema, dialect: str | None = None, *,
     """
     dialect = dialect or schema.dialect
     changes: list[str] = []
-    tree = _parse(sql, dialect, source_dialect, changes)
+    try:
+        tree = _parse(sql, dialect, source_dialect, changes)
+    except RecursionError:
+        tree = None
     if tree is None:
         check = validate_sql(sql, schema, dialect, database=database)
         return FixResult(sql=sql, changed=False, valid=False, remaining=check.errors)

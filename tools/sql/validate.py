@@ -136,11 +136,24 @@ def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
         checker.tables
 
 
+TOO_DEEP = ("the query nests too deeply for the parser (too many levels of parentheses or "
+            "subqueries); flatten it")
+
+
 def validate_sql(sql: str, schema: Schema, dialect: str | None = None, *,
                  database: "Database | None" = None) -> ValidationResult:
     """Parse, guard, check every table, column and function, then (given `database`)
     have the engine compile the statement without running it."""
     dialect = dialect or schema.dialect
+    try:
+        return _validate(sql, schema, dialect, database)
+    except RecursionError:
+        return ValidationResult(valid=False, dialect=dialect, errors=[
+            ValidationIssue(kind="syntax", message=TOO_DEEP)])
+
+
+def _validate(sql: str, schema: Schema, dialect: str,
+              database: "Database | None") -> ValidationResult:
     result = ValidationResult(valid=False, dialect=dialect)
     tree = _parse(sql, dialect, schema, result)
     if tree is None:

@@ -203,6 +203,13 @@ VERDICTS: list[VerdictCase] = [
       "c.[CustomerId] = s.[CustomerId] ORDER BY s.total DESC LIMIT 5", ALL),
     V("m-row-number", "media", "SELECT * FROM (SELECT [Name], [AlbumId], ROW_NUMBER() OVER (PARTITION "
       "BY [AlbumId] ORDER BY [Milliseconds] DESC) AS rn FROM [Track]) t WHERE t.rn = 1", ALL),
+    V("m-cast-date", "media", "SELECT CAST([Signup Date] AS DATE) FROM [Customer]", P | M),
+    V("d-cast-date-sqlite-trap", "demo", "SELECT CAST(order_date AS DATE) AS d FROM orders", P | M),
+    V("d-greatest", "demo", "SELECT GREATEST(quantity, 2) FROM order_items", P | M),
+    V("m-iif", "media", "SELECT IIF([Total] > 10, 'big', 'small') FROM [Invoice]", S),
+    V("m-printf", "media", "SELECT printf('%.2f', [Total]) FROM [Invoice]", S),
+    V("m-json-tree", "media", "SELECT key, value FROM json_tree('{\"a\": 1}')", S),
+    V("m-generate-series", "media", "SELECT n FROM generate_series(1, 3) AS g(n)", P),
     V("m-unknown-function", "media", "SELECT TIMESTAMP_TRUNC([InvoiceDate], MONTH) FROM [Invoice]",
       frozenset()),
 ]
@@ -288,6 +295,14 @@ FIXES: list[FixCase] = [
       ALL, {"*": "SELECT [Played At] FROM [Play Event] ORDER BY [Event Id] LIMIT 3"}),
     F("m-squashed-table", "media", "SELECT SUM([Quantity]) FROM [InvoiceLine]", ALL,
       {"*": "SELECT SUM([Quantity]) FROM [Invoice Line]"}),
+    F("m-cast-date-sqlite", "media", "SELECT CAST([InvoiceDate] AS DATE) AS d, COUNT(*) FROM "
+      "[Invoice] GROUP BY 1 ORDER BY 1 LIMIT 5", S,
+      {"*": "SELECT substr([InvoiceDate], 1, 10), COUNT(*) FROM [Invoice] GROUP BY 1 ORDER BY 1 "
+            "LIMIT 5"}),
+    F("f-greatest", "demo", "SELECT GREATEST(quantity, 2) AS q FROM order_items ORDER BY id LIMIT 5",
+      S, {"*": "SELECT MAX(quantity, 2) FROM order_items ORDER BY id LIMIT 5"}),
+    F("f-top", "demo", "SELECT TOP 3 name FROM customers ORDER BY name", ALL,
+      {"*": "SELECT name FROM customers ORDER BY name LIMIT 3"}),
     F("m-date-trunc-text-pg", "media", "SELECT DATE_TRUNC('month', [InvoiceDate]) AS m, COUNT(*) FROM "
       "[Invoice] GROUP BY 1", P, None),
     F("m-year-text-sqlite", "media", "SELECT YEAR([InvoiceDate]) AS y, COUNT(*) FROM [Invoice] GROUP "

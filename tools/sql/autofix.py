@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import sqlglot
 from pydantic import BaseModel, Field
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
 from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
@@ -81,6 +81,14 @@ def _rename(tree: exp.Expr, issue: ValidationIssue, new: str,
     return count
 
 
+def _generate(tree: exp.Expr, dialect: str) -> str | None:
+    """`tree` as `dialect` SQL, or None where sqlglot could only say part of it."""
+    try:
+        return tree.sql(dialect, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError:
+        return None
+
+
 def _repair_names(current: str, schema: Schema, dialect: str, changes: list[str],
                   max_rounds: int) -> str:
     """Rename misspelt tables/columns to their nearest real names, a few rounds deep."""
@@ -100,7 +108,7 @@ def _repair_names(current: str, schema: Schema, dialect: str, changes: list[str]
                     else "closest existing name"
                 changes.append(f"{what} {issue.name!r} -> {_identifier(new).sql(dialect)} "
                                f"({why})")
-        current = tree.sql(dialect)
+        current = _generate(tree, dialect) or current
     return current
 
 
@@ -124,9 +132,14 @@ def auto_fix_sql(sql: str, schema: Schema, dialect: str | None = None, *,
         changes.append("removed a dangling comma")
     tree, rewritten = translate_functions(tree, dialect, sql, schema.functions)
     changes.extend(rewritten)
-    current = _repair_names(tree.sql(dialect), schema, dialect, changes, max_rounds)
+    generated = _generate(tree, dialect)
+    if generated is None:  # sqlglot would drop part of the query (TO_CHAR's format ...)
+        check = validate_sql(sql, schema, dialect, database=database)
+        return FixResult(sql=sql, changed=False, valid=check.valid, remaining=check.errors)
+    current = _repair_names(generated, schema, dialect, changes, max_rounds)
     if not changes and current != sql.strip() and \
-            not validate_sql(sql, schema, dialect, database=database).valid:
+            not validate_sql(sql, schema, dialect, database=database).valid and \
+            validate_sql(current, schema, dialect, database=database).valid:
         changes.append(f"rewritten in {dialect} syntax by sqlglot")  # e.g. ILIKE on SQLite
     out = current if changes else sql
     final = validate_sql(out, schema, dialect, database=database)

@@ -289,6 +289,11 @@ def _equivalent(node: exp.Expr, dialect: str,
     return replaced
 
 
+def _text(node: exp.Expr, dialect: str) -> str:
+    """SQL for a change note, without sqlglot's warnings about what it cannot say."""
+    return node.sql(dialect, unsupported_level=sqlglot.ErrorLevel.IGNORE)
+
+
 def _call_node(sql: str, call: FunctionCall, dialect: str) -> exp.Expr | None:
     try:
         node = sqlglot.parse_one(sql[call.start: call.end + 1], read=dialect)
@@ -306,8 +311,8 @@ def _always(tree: exp.Expr, dialect: str, changes: list[str]) -> exp.Expr:
         replaced = rule(node) if rule else None
         if replaced is None:
             return node
-        changes.append(f"{node.sql(dialect)[:60]} is not valid in {dialect}: rewritten as "
-                       f"{replaced.sql(dialect)[:80]}")
+        changes.append(f"{_text(node, dialect)[:60]} is not valid in {dialect}: rewritten as "
+                       f"{_text(replaced, dialect)[:80]}")
         return replaced
 
     return tree.transform(rewrite, copy=True) if rules else tree
@@ -336,5 +341,5 @@ def translate_functions(tree: exp.Expr, dialect: str, sql: str,
             continue
         target.replace(replaced)
         changes.append(f"{call.written.upper()}() is not a {dialect} function: rewritten as "
-                       f"{replaced.sql(dialect)[:80]}")
+                       f"{_text(replaced, dialect)[:80]}")
     return tree, changes

@@ -112,6 +112,17 @@ def _parse(sql: str, dialect: str, schema: Schema,
     return statements[0]
 
 
+def _sqlite_date_casts(tree: exp.Expr, checker: NameChecker) -> None:
+    """SQLite has no date types: CAST('2024-03-05' AS DATE) is the number 2024."""
+    for cast in tree.find_all(exp.Cast):
+        kind = cast.to.this.name if isinstance(cast.to, exp.DataType) else ""
+        if kind in ("DATE", "DATETIME", "TIMESTAMP", "TIME"):
+            fn = {"DATE": "date", "TIME": "time"}.get(kind, "datetime")
+            checker.issue("unknown_function", f"CAST(... AS {kind}) in SQLite yields a number "
+                          f"(the year), not a {kind.lower()}: use {fn}(x) instead",
+                          cast.this, name="CAST", suggestions=[f"{fn}()"])
+
+
 def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
                 result: ValidationResult) -> None:
     checker = NameChecker(schema, dialect)
@@ -124,6 +135,8 @@ def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
     except OptimizeError as exc:
         checker.issue("other", f"cannot resolve the query's scopes: {exc}")
     checker.check_functions(sql, tree)
+    if dialect == "sqlite":
+        _sqlite_date_casts(tree, checker)
     unknown = [e for e in checker.errors if e.kind == "unknown_function"]
     if unknown:
         _, changes = translate_functions(tree, dialect, sql, schema.functions)

@@ -310,3 +310,85 @@ FIXES: list[FixCase] = [
       {"*": "SELECT CAST(substr([InvoiceDate], 1, 4) AS INTEGER), COUNT(*) FROM [Invoice] GROUP BY 1 "
             "ORDER BY 1"}),
 ]
+
+#: a second batch, labelled and committed before it was first run: its first-run figure is
+#: the out-of-sample estimate (see the report); mechanisms were fixed after, labels only
+#: where the engine's documentation proved the label wrong
+BLIND_VERDICTS: list[VerdictCase] = [
+    V("b-artist-tracks", "media", "SELECT ar.[Name], COUNT(t.[TrackId]) AS tracks FROM [Artist] ar "
+      "JOIN [Album] al ON al.[ArtistId] = ar.[ArtistId] JOIN [Track] t ON t.[AlbumId] = "
+      "al.[AlbumId] GROUP BY ar.[Name] ORDER BY tracks DESC LIMIT 5", ALL),
+    V("b-strftime-filter", "media", "SELECT strftime('%m', [InvoiceDate]) AS month, "
+      "ROUND(SUM([Total]), 2) FROM [Invoice] WHERE strftime('%Y', [InvoiceDate]) = '2023' GROUP BY "
+      "month", S),
+    V("b-having-avg", "media", "SELECT [BillingCountry], AVG([Total]) FROM [Invoice] GROUP BY "
+      "[BillingCountry] HAVING AVG([Total]) > 3 ORDER BY 2 DESC", ALL),
+    V("b-isnull-two-args", "media", "SELECT ISNULL([Email], 'none') FROM [Customer]", frozenset()),
+    V("b-anti-join", "media", "SELECT t.[Name], g.[Name] AS genre FROM [Track] t LEFT JOIN [Genre] g "
+      "ON g.[GenreId] = t.[GenreId] WHERE g.[GenreId] IS NULL", ALL),
+    V("b-order-by-count", "media", "SELECT [CustomerId], COUNT(*) FROM [Invoice] GROUP BY "
+      "[CustomerId] ORDER BY COUNT(*) DESC LIMIT 1", ALL),
+    V("b-above-average", "media", "SELECT [Name] FROM [Track] WHERE [Milliseconds] > (SELECT "
+      "AVG([Milliseconds]) FROM [Track])", ALL),
+    V("b-distinct", "media", "SELECT DISTINCT [Country] FROM [Customer] ORDER BY [Country]", ALL),
+    V("b-filter-clause", "media", "SELECT [Country], COUNT(*) FILTER (WHERE [Email] IS NULL) FROM "
+      "[Customer] GROUP BY [Country]", S | P),
+    V("b-nulls-last", "media", "SELECT [Name], [UnitPrice] FROM [Track] ORDER BY [UnitPrice] DESC "
+      "NULLS LAST LIMIT 3", S | P),
+    V("b-support-rep", "media", "SELECT e.[LastName], COUNT(c.[CustomerId]) FROM [Employee] e JOIN "
+      "[Customer] c ON c.[SupportRepId] = e.[EmployeeId] GROUP BY e.[LastName]", ALL),
+    V("b-like", "media", "SELECT [Title] FROM [Album] WHERE [Title] LIKE 'Album 0%'", ALL),
+    V("b-between", "media", "SELECT [Title] FROM [Album] WHERE [ReleaseYear] BETWEEN 2000 AND 2010",
+      ALL),
+    V("b-epoch-filter-sqlite", "media", "SELECT COUNT(*) FROM [Play Event] WHERE "
+      "datetime([Played At], 'unixepoch') >= '2024-06-01'", S),
+    V("b-epoch-filter-mysql", "media", "SELECT COUNT(*) FROM [Play Event] WHERE [Played At] >= "
+      "UNIX_TIMESTAMP('2024-06-01')", M),
+    V("b-in-other-table", "media", "SELECT [Name] FROM [Artist] WHERE [Name] IN (SELECT [Name] FROM "
+      "[Genre])", ALL),
+    V("b-avg-over", "media", "SELECT AVG([Total]) OVER () FROM [Invoice]", ALL),
+    V("b-lag", "media", "SELECT [Total], LAG([Total]) OVER (ORDER BY [InvoiceDate]) FROM [Invoice]",
+      ALL),
+    V("b-table-typo", "media", "SELECT [Name] FROM [Trak]", frozenset()),
+    V("b-column-typo", "media", "SELECT [Nme] FROM [Artist]", frozenset()),
+    V("b-trailing-comma", "media", "SELECT [Name], FROM [Genre]", frozenset()),
+    V("b-group-order-alias", "media", "SELECT [GenreId], COUNT(*) AS n FROM [Track] GROUP BY "
+      "[GenreId] ORDER BY n DESC", ALL),
+    V("b-selec", "media", "SELEC [Name] FROM [Genre]", frozenset()),
+    V("b-where-nothing", "media", "SELECT [Name] FROM [Genre] WHERE", frozenset()),
+    V("b-order-by-nothing", "media", "SELECT [Name] FROM [Genre] ORDER BY", frozenset()),
+    V("b-year-date", "media", "SELECT YEAR([Signup Date]), COUNT(*) FROM [Customer] GROUP BY 1", M),
+    V("b-date-part", "media", "SELECT DATE_PART('year', [Signup Date]) FROM [Customer]", P),
+    V("b-extract-date", "media", "SELECT EXTRACT(MONTH FROM [Signup Date]) FROM [Customer]", P | M),
+    V("b-having-alias", "demo", "SELECT o.id, SUM(oi.quantity * oi.unit_price) AS total FROM orders o "
+      "JOIN order_items oi ON oi.order_id = o.id GROUP BY o.id HAVING total > 1000", S | M),
+    V("b-order-count", "demo", "SELECT category, COUNT(*) FROM products GROUP BY category ORDER BY "
+      "COUNT(*) DESC", ALL),
+    V("b-cross-join", "demo", "SELECT d.name, e.first_name FROM departments d CROSS JOIN employees e "
+      "LIMIT 5", ALL),
+    V("b-date-now-sqlite", "demo", "SELECT name FROM customers WHERE signup_date > DATE('now', "
+      "'-30 days')", S),
+    V("b-interval-pg", "demo", "SELECT name FROM customers WHERE signup_date > CURRENT_DATE - "
+      "INTERVAL '30 days'", P),
+    V("b-date-sub-mysql", "demo", "SELECT name FROM customers WHERE signup_date > "
+      "DATE_SUB(CURDATE(), INTERVAL 30 DAY)", M),
+    V("b-substring", "demo", "SELECT SUBSTRING(name, 1, 3) FROM customers", ALL),
+    V("b-replace", "demo", "SELECT REPLACE(name, ' ', '_') FROM customers", ALL),
+    V("b-trim", "demo", "SELECT TRIM(name) FROM customers", ALL),
+    V("b-upper-lower", "demo", "SELECT UPPER(country), LOWER(city) FROM customers", ALL),
+    V("b-and-null", "demo", "SELECT COUNT(*) FROM orders WHERE status = 'shipped' AND shipped_date "
+      "IS NULL", ALL),
+    V("b-dangling-gt", "demo", "SELECT AVG(salary) FROM employees GROUP BY department_id HAVING "
+      "COUNT(*) >", frozenset()),
+    V("b-self-join", "demo", "SELECT e.first_name, m.first_name FROM employees e JOIN employees m ON "
+      "e.manager_id = m.id", ALL),
+    V("b-quoted-order", "demo", "SELECT name FROM products WHERE category = 'Hardware' ORDER BY "
+      "[Unit Price] DESC LIMIT 3", ALL),
+    V("b-sku-lower", "demo", "SELECT sku FROM products", S | M),
+    V("b-length-replace", "demo", "SELECT LENGTH(name) - LENGTH(REPLACE(name, ' ', '')) FROM "
+      "customers", ALL),
+    V("b-concat-ws", "demo", "SELECT CONCAT_WS(' ', first_name, last_name) FROM employees", P | M),
+    V("b-pg-cast-round", "demo", "SELECT ROUND(AVG(salary)::numeric, 2) FROM employees", P),
+    V("b-truncate", "demo", "SELECT TRUNCATE(salary, 0) FROM employees", M),
+    V("b-rollup", "demo", "SELECT status, COUNT(*) FROM orders GROUP BY ROLLUP(status)", P),
+]

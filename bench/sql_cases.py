@@ -303,6 +303,12 @@ FIXES: list[FixCase] = [
       S, {"*": "SELECT MAX(quantity, 2) FROM order_items ORDER BY id LIMIT 5"}),
     F("f-top", "demo", "SELECT TOP 3 name FROM customers ORDER BY name", ALL,
       {"*": "SELECT name FROM customers ORDER BY name LIMIT 3"}),
+    F("f-to-char-month-name", "demo", "SELECT TO_CHAR(order_date, 'Mon YYYY') FROM orders", S,
+      {"*": None}),  # no strftime for a month name: must stay invalid, not become CAST AS TEXT
+    F("m-iif-mysql", "media", "SELECT IIF([Total] > 10, 'big', 'small') AS size FROM [Invoice] "
+      "ORDER BY [InvoiceId]", M,
+      {"*": "SELECT CASE WHEN [Total] > 10 THEN 'big' ELSE 'small' END FROM [Invoice] ORDER BY "
+            "[InvoiceId]"}),
     F("m-date-trunc-text-pg", "media", "SELECT DATE_TRUNC('month', [InvoiceDate]) AS m, COUNT(*) FROM "
       "[Invoice] GROUP BY 1", P, None),
     F("m-year-text-sqlite", "media", "SELECT YEAR([InvoiceDate]) AS y, COUNT(*) FROM [Invoice] GROUP "
@@ -391,4 +397,52 @@ BLIND_VERDICTS: list[VerdictCase] = [
     V("b-pg-cast-round", "demo", "SELECT ROUND(AVG(salary)::numeric, 2) FROM employees", P),
     V("b-truncate", "demo", "SELECT TRUNCATE(salary, 0) FROM employees", M),
     V("b-rollup", "demo", "SELECT status, COUNT(*) FROM orders GROUP BY ROLLUP(status)", P),
+]
+
+#: fixer cases labelled and committed before their first run (out-of-sample figure)
+BLIND_FIXES: list[FixCase] = [
+    F("bf-extract-text-date", "media", "SELECT EXTRACT(YEAR FROM [InvoiceDate]) AS y, COUNT(*) FROM "
+      "[Invoice] GROUP BY 1 ORDER BY 1", S,
+      {"*": "SELECT CAST(substr([InvoiceDate], 1, 4) AS INTEGER), COUNT(*) FROM [Invoice] GROUP BY 1 "
+            "ORDER BY 1"}),
+    F("bf-date-trunc-year", "media", "SELECT DATE_TRUNC('year', [InvoiceDate]) AS y, SUM([Total]) "
+      "FROM [Invoice] GROUP BY 1 ORDER BY 1", S,
+      {"*": "SELECT substr([InvoiceDate], 1, 4) || '-01-01', SUM([Total]) FROM [Invoice] GROUP BY 1 "
+            "ORDER BY 1"}),
+    F("bf-concat", "media", "SELECT CONCAT([FirstName], ' ', [LastName]) AS n FROM [Employee] ORDER "
+      "BY [EmployeeId]", S,
+      {"*": "SELECT [FirstName] || ' ' || [LastName] FROM [Employee] ORDER BY [EmployeeId]"}),
+    F("bf-string-agg", "media", "SELECT [BillingCountry], STRING_AGG(CAST([InvoiceId] AS TEXT), ',') "
+      "FROM [Invoice] WHERE [InvoiceId] < 5 GROUP BY [BillingCountry] ORDER BY 1", S,
+      {"*": "SELECT [BillingCountry], group_concat(CAST([InvoiceId] AS TEXT), ',') FROM [Invoice] "
+            "WHERE [InvoiceId] < 5 GROUP BY [BillingCountry] ORDER BY 1"}),
+    F("bf-to-char-date", "media", "SELECT TO_CHAR([Signup Date], 'YYYY-MM') AS m, COUNT(*) FROM "
+      "[Customer] GROUP BY 1 ORDER BY 1", S,
+      {"*": "SELECT substr([Signup Date], 1, 7), COUNT(*) FROM [Customer] GROUP BY 1 ORDER BY 1"}),
+    F("bf-right", "media", "SELECT RIGHT([Name], 2) FROM [Track] ORDER BY [TrackId] LIMIT 3", S,
+      {"*": "SELECT substr([Name], -2) FROM [Track] ORDER BY [TrackId] LIMIT 3"}),
+    F("bf-ilike", "media", "SELECT [Name] FROM [Artist] WHERE [Name] ILIKE 'artist 1%' ORDER BY 1", S,
+      {"*": "SELECT [Name] FROM [Artist] WHERE LOWER([Name]) LIKE 'artist 1%' ORDER BY 1"}),
+    F("bf-datediff", "media", "SELECT DATEDIFF('2024-12-31', [Signup Date]) AS days FROM [Customer] "
+      "ORDER BY [CustomerId] LIMIT 3", S,
+      {"*": "SELECT CAST(julianday('2024-12-31') - julianday([Signup Date]) AS INTEGER) FROM "
+            "[Customer] ORDER BY [CustomerId] LIMIT 3"}),
+    F("bf-year-pg", "media", "SELECT YEAR([Signup Date]) AS y, COUNT(*) FROM [Customer] GROUP BY 1 "
+      "ORDER BY 1", P,
+      {"*": "SELECT EXTRACT(YEAR FROM [Signup Date]), COUNT(*) FROM [Customer] GROUP BY 1 ORDER BY 1"}),
+    F("bf-ifnull-pg", "media", "SELECT IFNULL([Email], 'none') FROM [Customer] ORDER BY [CustomerId] "
+      "LIMIT 5", P,
+      {"*": "SELECT COALESCE([Email], 'none') FROM [Customer] ORDER BY [CustomerId] LIMIT 5"}),
+    F("bf-group-concat-pg", "media", "SELECT GROUP_CONCAT([Name]) FROM [Genre]", P,
+      {"*": "SELECT STRING_AGG([Name], ',') FROM [Genre]"}),
+    F("bf-date-trunc-mysql", "media", "SELECT DATE_TRUNC('month', [Signup Date]) AS m, COUNT(*) FROM "
+      "[Customer] GROUP BY 1 ORDER BY 1", M,
+      {"*": "SELECT DATE_FORMAT([Signup Date], '%Y-%m-01'), COUNT(*) FROM [Customer] GROUP BY 1 "
+            "ORDER BY 1"}),
+    F("bf-extract-dow", "demo", "SELECT EXTRACT(DOW FROM order_date) AS dow, COUNT(*) FROM orders "
+      "GROUP BY 1 ORDER BY 1", S,
+      {"*": "SELECT CAST(strftime('%w', order_date) AS INTEGER), COUNT(*) FROM orders GROUP BY 1 "
+            "ORDER BY 1"}),
+    F("bf-fetch-first", "demo", "SELECT name FROM customers ORDER BY name FETCH FIRST 3 ROWS ONLY", S,
+      {"*": "SELECT name FROM customers ORDER BY name LIMIT 3"}),
 ]

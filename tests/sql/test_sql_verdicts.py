@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from bench.sql_cases import FIXES, VERDICTS, VerdictCase
+from bench.sql_cases import BLIND_VERDICTS, FIXES, VERDICTS, VerdictCase
 from bench.sql_verdicts import fix_outcome, verdict
 
 VERDICT_RUNS = [pytest.param(engine, case, id=f"{case.id}-{engine}")
-                for case in VERDICTS for engine in sorted(case.engines)]
+                for case in VERDICTS + BLIND_VERDICTS for engine in sorted(case.engines)]
 FIX_RUNS = [pytest.param(engine, case, id=f"{case.id}-{engine}")
             for case in FIXES for engine in sorted(case.broken_on)]
 

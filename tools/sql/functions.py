@@ -27,7 +27,7 @@ SYNTAX_WORDS = frozenset("""
 all and any array as between by case cast collate distinct else escape except exists filter
 from glob group having in index intersect interval is join key lateral like limit not offset
 on or order over partition primary range recursive references returning rows select set
-some table then union unique using values when where window with within
+some table then union unique using values when where window with within rollup cube sets
 """.split())
 
 #: grammar that only some engines accept as a call: checked as a name elsewhere

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from bench.media_db import open_media_database
-from bench.sql_cases import BLIND_VERDICTS, FIXES, VERDICTS, FixCase, VerdictCase, quoted
+from bench.sql_cases import BLIND_FIXES, BLIND_VERDICTS, FIXES, VERDICTS, FixCase, VerdictCase, quoted
 from stageagent.demo_db import create_demo_database
 from stageagent.tools.sql import Database, auto_fix_sql, execute_query, validate_sql
 
@@ -110,7 +110,7 @@ def _right(cases: list[VerdictCase], backend: str, dbs: dict[str, Database]) -> 
 def _score(backend: str, dbs: dict[str, Database]) -> dict[str, Any]:
     verdicts = [c for c in VERDICTS + BLIND_VERDICTS if backend in c.engines]
     right_v = _right(verdicts, backend, dbs)
-    fixes = [c for c in FIXES if backend in c.broken_on]
+    fixes = [c for c in FIXES + BLIND_FIXES if backend in c.broken_on]
     right_f = [c.id for c in fixes if fix_outcome(c, dbs[c.schema])[0]]
     return {
         "verdict_cases": len(verdicts), "verdicts_correct": len(right_v),

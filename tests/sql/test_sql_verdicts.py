@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.sql_cases import BLIND_VERDICTS, FIXES, VERDICTS, VerdictCase
+from bench.sql_cases import BLIND_FIXES, BLIND_VERDICTS, FIXES, VERDICTS, VerdictCase
 from bench.sql_verdicts import fix_outcome, verdict
 
 VERDICT_RUNS = [pytest.param(engine, case, id=f"{case.id}-{engine}")
                 for case in VERDICTS + BLIND_VERDICTS for engine in sorted(case.engines)]
 FIX_RUNS = [pytest.param(engine, case, id=f"{case.id}-{engine}")
-            for case in FIXES for engine in sorted(case.broken_on)]
+            for case in FIXES + BLIND_FIXES for engine in sorted(case.broken_on)]
 
 
 @pytest.mark.parametrize("schemas, case", VERDICT_RUNS, indirect=["schemas"])

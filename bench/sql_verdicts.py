@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from bench.media_db import open_media_database
-from bench.sql_cases import BLIND_FIXES, BLIND_VERDICTS, FIXES, VERDICTS, FixCase, VerdictCase, quoted
+from bench.sql_cases import (BLIND_FIXES, BLIND_VERDICTS, FIXES, VERDICTS, FixCase,
+                              VerdictCase, quoted)
 from stageagent.demo_db import create_demo_database
 from stageagent.tools.sql import Database, auto_fix_sql, execute_query, validate_sql
 

@@ -104,8 +104,8 @@ def _repair_names(current: str, schema: Schema, dialect: str, changes: list[str]
             kind = exp.Table if issue.kind == "unknown_table" else exp.Column
             if _rename(tree, issue, new, kind):
                 what = "table" if kind is exp.Table else "column"
-                why = "quoted: the name is case-sensitive" if new.lower() == (issue.name or "").lower() \
-                    else "closest existing name"
+                same = new.lower() == (issue.name or "").lower()
+                why = "quoted: the name is case-sensitive" if same else "closest existing name"
                 changes.append(f"{what} {issue.name!r} -> {_identifier(new).sql(dialect)} "
                                f"({why})")
         current = _generate(tree, dialect) or current

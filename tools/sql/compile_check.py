@@ -4,8 +4,9 @@ The AST checks know the schema; only the engine knows everything else it refuses
 function with the wrong argument types, a column missing from GROUP BY, grammar sqlglot
 is lenient about). `EXPLAIN <query>` makes SQLite, PostgreSQL and MySQL/MariaDB parse,
 resolve and plan the statement without executing it. It runs only after the read-only
-guard accepted the query (checked here again), on the read-only connection, inside a READ ONLY transaction with
-the statement timeout, and only one statement can reach the server: Python's sqlite3
+guard accepted the query (checked here again), on the read-only connection, inside a
+READ ONLY transaction with the statement timeout, and only one statement can reach the
+server: Python's sqlite3
 refuses two, PostgreSQL gets a server-side prepared statement (which cannot hold two),
 PyMySQL sends no multi-statement flag.
 """

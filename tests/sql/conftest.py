@@ -54,6 +54,17 @@ def _unavailable(name: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
+def _probe(name: str, url: str) -> None:
+    """Skip (or fail, in CI) unless the server at `url` answers."""
+    try:
+        probe = create_engine(url, connect_args={"connect_timeout": 3})
+        with probe.connect():
+            pass
+        probe.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        _unavailable(name, exc)
+
+
 def _extra_tables(writer: Engine, prefix: str) -> None:
     with writer.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {prefix}stageagent_canary"))
@@ -74,13 +85,7 @@ def _load(name: str, tmp_dir) -> DemoDB:
         _extra_tables(writer, "")
         return DemoDB(name, Database(path, timeout=2.0), writer, "")
     url = PG_URL if name == "postgresql" else MYSQL_URL
-    try:
-        probe = create_engine(url, connect_args={"connect_timeout": 3})
-        with probe.connect():
-            pass
-        probe.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        _unavailable(name, exc)
+    _probe(name, url)
     create_demo_database(url, schema=DEMO_SCHEMA)
     if name == "postgresql":
         writer = create_engine(url)
@@ -167,11 +172,5 @@ def schemas(request, _demo_cache, _media_cache, tmp_path_factory) -> dict[str, D
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL URL, once the server answered (skip or fail as for `demo`)."""
-    try:
-        probe = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with probe.connect():
-            pass
-        probe.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        _unavailable("postgresql", exc)
+    _probe("postgresql", PG_URL)
     return PG_URL

@@ -70,6 +70,15 @@ def test_fit_schema_degrades_until_it_fits(wide_db):
     assert "more table(s) not shown" in fit_schema(schema, names, "header", 300)
 
 
+def _counts(demo, tables: list[str], limit: int) -> dict[str, tuple[int | None, bool]]:
+    conn = demo.database.connect()
+    try:
+        return row_counts(conn, demo.database.backend, demo.database.schema_name, tables,
+                          limit=limit)
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("demo", ["postgresql", "mysql"], indirect=True)
 def test_row_counts_use_catalogue_estimates_for_big_tables(demo):
     backend = demo.name
@@ -82,12 +91,7 @@ def test_row_counts_use_catalogue_estimates_for_big_tables(demo):
         conn.execute(text(f"ANALYZE {prefix}many_rows" if backend == "postgresql"
                           else "ANALYZE TABLE many_rows"))
     try:
-        conn = demo.database.connect()
-        try:
-            counts = row_counts(conn, demo.database.backend, demo.database.schema_name,
-                                ["many_rows", "departments"], limit=1000)
-        finally:
-            conn.close()
+        counts = _counts(demo, ["many_rows", "departments"], limit=1000)
         estimate, estimated = counts["many_rows"]
         assert estimated and 1500 <= estimate <= 2500  # the catalogue's figure, not COUNT(*)
         assert counts["departments"] == (8, False)     # small: exact
@@ -98,12 +102,7 @@ def test_row_counts_use_catalogue_estimates_for_big_tables(demo):
 
 def test_unanalysed_big_table_gets_a_bounded_count(demo):
     """No estimate (SQLite, or never analysed): count at most limit + 1 rows."""
-    conn = demo.database.connect()
-    try:
-        counts = row_counts(conn, demo.database.backend, demo.database.schema_name,
-                            ["orders", "departments"], limit=100)
-    finally:
-        conn.close()
+    counts = _counts(demo, ["orders", "departments"], limit=100)
     rows, estimated = counts["orders"]
     assert estimated and rows >= 101   # 3,000 rows: more than the bound, marked inexact
     assert counts["departments"] == (8, False)

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .database import QueryTimeoutError, translate_error
-from .execute import begin_read_only
+from .database import DatabaseError, QueryTimeoutError, translate_error
+from .execute import read_only_cursor
 from .functions import tokenize
 from .guard import check_read_only
 
@@ -73,7 +73,7 @@ def _position(exc: BaseException, sql: str, offset: int) -> tuple[int | None, in
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
-def _explain(db: "Database", raw: Any, cursor: Any, statement: str) -> None:
+def _explain(db: "Database", cursor: Any, statement: str) -> None:
     if db.backend == "postgresql":
         cursor.execute("EXPLAIN " + statement, prepare=True)
     else:
@@ -89,29 +89,15 @@ def compile_check(db: "Database", sql: str, *, timeout: float | None = None) -> 
         return EngineVerdict(ok=False, message=guard.reason)
     statement = statement_text(sql, db.dialect)
     timeout = db.timeout if timeout is None else float(timeout)
-    try:
-        raw = db.engine.raw_connection()
-    except Exception as exc:  # noqa: BLE001 - pool/driver errors: no verdict, say why
-        return EngineVerdict(ok=True, message=f"engine not reachable: {engine_message(exc)}",
-                             timed_out=True)
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
-        cursor = raw.cursor()
-        try:
-            begin_read_only(db, raw, cursor, timeout)
-            _explain(db, raw, cursor, statement)
-        finally:
-            cursor.close()
+        with read_only_cursor(db, timeout) as (_raw, cursor):
+            _explain(db, cursor, statement)
+    except DatabaseError as exc:  # no connection: no verdict, and say why
+        return EngineVerdict(ok=True, timed_out=True, message=f"engine not reachable: {exc}")
     except dbapi_error as exc:
         if isinstance(translate_error(exc, db.url), QueryTimeoutError):
             return EngineVerdict(ok=True, timed_out=True, message=engine_message(exc))
         line, col = _position(exc, statement, len("EXPLAIN "))
         return EngineVerdict(ok=False, message=engine_message(exc), line=line, col=col)
-    finally:
-        try:
-            raw.rollback()
-        finally:
-            if db.backend == "sqlite" and raw.dbapi_connection is not None:
-                raw.dbapi_connection.set_progress_handler(None, 0)
-            raw.close()
     return EngineVerdict(ok=True)

@@ -16,8 +16,9 @@ import math
 import re
 import time
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlglot import exp
 
@@ -149,32 +150,21 @@ def begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> No
             lambda: 1 if time.monotonic() > deadline else 0, 2000)
 
 
-def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
-                  ) -> tuple[list[ColumnInfo], list[list[Any]], bool, float]:
-    """Run `sql` as-is in a read-only transaction: (columns, rows, truncated, elapsed ms).
-
-    No guard here - this is the second line of defence on its own, and the unit the
-    tests use to prove the database refuses writes. Call `execute_query` instead.
-    """
+@contextmanager
+def read_only_cursor(db: "Database", timeout: float) -> Iterator[tuple[Any, Any]]:
+    """(raw connection, cursor) inside a READ ONLY transaction with the statement timeout;
+    always rolled back and closed. Driver errors of the statement propagate as they are."""
     try:
         raw = db.engine.raw_connection()
     except Exception as exc:  # noqa: BLE001 - driver/pool errors become typed errors
         raise translate_error(exc, db.url, connecting=True) from exc
-    dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
         cursor = raw.cursor()
         try:
             begin_read_only(db, raw, cursor, timeout)
-            start = time.perf_counter()
-            cursor.execute(sql)
-            fetched = cursor.fetchmany(limit + 1) if cursor.description else []
-            elapsed = (time.perf_counter() - start) * 1000
-            description = [(d[0], _type_name(db, raw, d[1]))
-                           for d in cursor.description or []]
+            yield raw, cursor
         finally:
             cursor.close()
-    except dbapi_error as exc:
-        raise translate_error(exc, db.url) from exc
     finally:
         try:
             raw.rollback()
@@ -182,6 +172,26 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
             if db.backend == "sqlite" and raw.dbapi_connection is not None:
                 raw.dbapi_connection.set_progress_handler(None, 0)
             raw.close()
+
+
+def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
+                  ) -> tuple[list[ColumnInfo], list[list[Any]], bool, float]:
+    """Run `sql` as-is in a read-only transaction: (columns, rows, truncated, elapsed ms).
+
+    No guard here - this is the second line of defence on its own, and the unit the
+    tests use to prove the database refuses writes. Call `execute_query` instead.
+    """
+    dbapi_error = db.engine.dialect.loaded_dbapi.Error
+    try:
+        with read_only_cursor(db, timeout) as (raw, cursor):
+            start = time.perf_counter()
+            cursor.execute(sql)
+            fetched = cursor.fetchmany(limit + 1) if cursor.description else []
+            elapsed = (time.perf_counter() - start) * 1000
+            description = [(d[0], _type_name(db, raw, d[1]))
+                           for d in cursor.description or []]
+    except dbapi_error as exc:
+        raise translate_error(exc, db.url) from exc
     truncated = len(fetched) > limit
     raw_rows = [list(r) for r in fetched[:limit]]
     columns = []

@@ -309,6 +309,18 @@ FIXES: list[FixCase] = [
       "ORDER BY [InvoiceId]", M,
       {"*": "SELECT CASE WHEN [Total] > 10 THEN 'big' ELSE 'small' END FROM [Invoice] ORDER BY "
             "[InvoiceId]"}),
+    F("f-tsql-datediff", "demo", "SELECT DATEDIFF(day, order_date, shipped_date) AS d FROM orders "
+      "WHERE shipped_date IS NOT NULL ORDER BY id LIMIT 5", S,
+      {"*": "SELECT CAST(julianday(shipped_date) - julianday(order_date) AS INTEGER) FROM orders "
+            "WHERE shipped_date IS NOT NULL ORDER BY id LIMIT 5"}),
+    F("f-tsql-dateadd", "demo", "SELECT DATEADD(day, 7, order_date) AS d FROM orders ORDER BY id "
+      "LIMIT 5", S, {"*": "SELECT date(order_date, '+7 days') FROM orders ORDER BY id LIMIT 5"}),
+    F("f-tsql-datepart", "demo", "SELECT DATEPART(year, order_date) AS y, COUNT(*) FROM orders "
+      "GROUP BY 1 ORDER BY 1", S,
+      {"*": "SELECT CAST(strftime('%Y', order_date) AS INTEGER), COUNT(*) FROM orders GROUP BY 1 "
+            "ORDER BY 1"}),
+    F("f-dayofweek", "demo", "SELECT DAYOFWEEK(order_date) FROM orders", S,
+      {"*": None}),  # 1 = Sunday in MySQL, 0 elsewhere: no rewrite is safe
     F("m-date-trunc-text-pg", "media", "SELECT DATE_TRUNC('month', [InvoiceDate]) AS m, COUNT(*) FROM "
       "[Invoice] GROUP BY 1", P, None),
     F("m-year-text-sqlite", "media", "SELECT YEAR([InvoiceDate]) AS y, COUNT(*) FROM [Invoice] GROUP "

@@ -243,6 +243,9 @@ def schema_discovery(ctx: ToolContext, tables: list[str] | None = None,
                      refresh: bool = False) -> str:
     """List the database's tables with columns, types, keys, row counts and sample values.
 
+    A schema too big to show in full comes back as one line per table; then ask for the
+    tables you need (or use schema_retrieval with the question).
+
     Args:
         tables: only these tables (default: all). Use schema_retrieval first on big schemas.
         refresh: re-read the schema instead of using the cached copy.

@@ -22,6 +22,9 @@ from .functions import FunctionCall, function_calls
 from .guard import function_name
 
 Rule = Callable[[exp.Expr], exp.Expr | None]
+DATE_PARTS = frozenset({"year", "yy", "yyyy", "quarter", "qq", "month", "mm", "week", "wk",
+                        "day", "dd", "dayofyear", "dy", "hour", "hh", "minute", "mi", "second",
+                        "ss", "weekday", "dw"})
 #: dialects a foreign function name is looked up in (for `NOW()`, `DATE_FORMAT()`...)
 LOOKUP_DIALECTS = ("mysql", "postgres", "sqlite", "tsql", "bigquery", "snowflake", "duckdb")
 
@@ -151,7 +154,7 @@ def _sqlite_interval(node: exp.Expr) -> exp.Expr | None:
 
 SQLITE_RULES: dict[type[exp.Expr], Rule] = {
     exp.Year: _sqlite_part, exp.Month: _sqlite_part, exp.Day: _sqlite_part,
-    exp.Quarter: _sqlite_part, exp.DayOfWeek: _sqlite_part, exp.DayOfYear: _sqlite_part,
+    exp.Quarter: _sqlite_part, exp.DayOfYear: _sqlite_part,  # no DayOfWeek: 0 or 1 = Sunday?
     exp.Extract: _sqlite_part, exp.DateTrunc: _sqlite_trunc,
     exp.TimestampTrunc: _sqlite_trunc, exp.DatetimeTrunc: _sqlite_trunc,
     exp.Left: lambda n: exp.Substring(this=n.this.copy(), start=exp.Literal.number(1),
@@ -245,7 +248,7 @@ def _typed(node: exp.Anonymous, dialect: str) -> exp.Expr | None:
     node (`DATE_FORMAT(x, '%Y')` becomes a formatted date).
     """
     args = list(node.expressions)
-    parts = [a.sql(dialect) if isinstance(a, exp.Literal) else f"__arg{i}"
+    parts = [a.sql(dialect) if isinstance(a, exp.Literal) or _is_date_part(a) else f"__arg{i}"
              for i, a in enumerate(args)]
     text = f"{node.name}({', '.join(parts)})"
     for read in LOOKUP_DIALECTS:
@@ -258,6 +261,12 @@ def _typed(node: exp.Anonymous, dialect: str) -> exp.Expr | None:
         if isinstance(parsed, exp.Func) and not isinstance(parsed, exp.Anonymous):
             return parsed.transform(lambda n: _argument(n, args), copy=False)
     return None
+
+
+def _is_date_part(node: exp.Expr) -> bool:
+    """`day` in DATEADD(day, 7, d): a unit word, not a column (T-SQL, Snowflake)."""
+    return isinstance(node, exp.Column) and not node.table and \
+        node.name.lower() in DATE_PARTS and not node.this.quoted
 
 
 def _argument(node: exp.Expr, args: list[exp.Expr]) -> exp.Expr:
@@ -294,12 +303,28 @@ def _text(node: exp.Expr, dialect: str) -> str:
     return node.sql(dialect, unsupported_level=sqlglot.ErrorLevel.IGNORE)
 
 
-def _call_node(sql: str, call: FunctionCall, dialect: str) -> exp.Expr | None:
+def _call_node(sql: str, call: FunctionCall, dialect: str
+               ) -> tuple[exp.Expr | None, exp.Expr | None]:
+    """(the call as the target parses it - to find it in the tree, the call as its own
+    dialect means it): `DATEDIFF(day, a, b)` opens with a unit word, so it is T-SQL's."""
+    text = sql[call.start: call.end + 1]
     try:
-        node = sqlglot.parse_one(sql[call.start: call.end + 1], read=dialect)
+        node = sqlglot.parse_one(text, read=dialect)
     except SqlglotError:
-        return None
-    return node if isinstance(node, exp.Func) else None
+        return None, None
+    if not isinstance(node, exp.Func):
+        return None, None
+    first = next(iter(node.iter_expressions()), None)
+    if first is not None and _is_date_part(first) and not isinstance(node, exp.Anonymous):
+        try:
+            meant = sqlglot.parse_one(text, read="tsql")
+        except SqlglotError:
+            return node, None
+        for part in meant.walk():
+            part.meta.pop("start", None)
+            part.meta.pop("end", None)
+        return node, meant
+    return node, node
 
 
 def _always(tree: exp.Expr, dialect: str, changes: list[str]) -> exp.Expr:
@@ -333,10 +358,12 @@ def translate_functions(tree: exp.Expr, dialect: str, sql: str,
     for call in function_calls(sql, dialect, tree):
         if call.name in available:
             continue
-        node = _call_node(sql, call, dialect)
+        node, meant = _call_node(sql, call, dialect)
         target = next((n for n in tree.find_all(type(node)) if n == node), None) \
             if node is not None else None
-        replaced = _equivalent(target, dialect, available) if target is not None else None
+        if target is None or meant is None:
+            continue
+        replaced = _equivalent(target if meant is node else meant, dialect, available)
         if target is None or replaced is None:
             continue
         target.replace(replaced)

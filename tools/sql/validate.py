@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
@@ -183,7 +183,7 @@ def _validate(sql: str, schema: Schema, dialect: str,
             qualified = qualify(tree.copy(), schema=mapping, dialect=dialect,
                                 quote_identifiers=False, identify=False,
                                 validate_qualify_columns=True)
-            result.qualified_sql = qualified.sql(dialect)
+            result.qualified_sql = qualified.sql(dialect, unsupported_level=ErrorLevel.IGNORE)
         except (OptimizeError, SqlglotError) as exc:
             result.warnings.append(ValidationIssue(
                 kind="other", message=f"could not fully qualify the query: {exc}"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -91,10 +92,16 @@ class FunctionCall:
 
 def tokenize(sql: str, dialect: str) -> list[Token]:
     """The dialect's tokens of `sql` ([] when even the tokenizer gives up)."""
+    return list(_tokens(sql, dialect))
+
+
+@lru_cache(maxsize=64)
+def _tokens(sql: str, dialect: str) -> tuple[Token, ...]:
+    """Cached: one validation reads the same text's tokens three or four times."""
     try:
-        return list(sqlglot.Dialect.get_or_raise(dialect).tokenize(sql))
+        return tuple(sqlglot.Dialect.get_or_raise(dialect).tokenize(sql))
     except SqlglotError:
-        return []
+        return ()
 
 
 def start_col(token: Token) -> int:

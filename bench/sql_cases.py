@@ -319,6 +319,8 @@ FIXES: list[FixCase] = [
       "GROUP BY 1 ORDER BY 1", S,
       {"*": "SELECT CAST(strftime('%Y', order_date) AS INTEGER), COUNT(*) FROM orders GROUP BY 1 "
             "ORDER BY 1"}),
+    F("f-date-format-month-name", "demo", "SELECT DATE_FORMAT(order_date, '%M %Y') FROM orders", S,
+      {"*": None}),  # SQLite's strftime has no month names: '%B' would give NULL
     F("f-dayofweek", "demo", "SELECT DAYOFWEEK(order_date) FROM orders", S,
       {"*": None}),  # 1 = Sunday in MySQL, 0 elsewhere: no rewrite is safe
     F("m-date-trunc-text-pg", "media", "SELECT DATE_TRUNC('month', [InvoiceDate]) AS m, COUNT(*) FROM "

@@ -152,6 +152,22 @@ def _sqlite_interval(node: exp.Expr) -> exp.Expr | None:
     return _fn(fn, node.this.copy(), exp.Literal.string(f"{sign}{text.strip()} {unit}s"))
 
 
+#: the conversions SQLite's strftime() knows; others give NULL, silently
+_SQLITE_STRFTIME = set("dfHjJmMsSwWY%")
+
+
+def _sqlite_time_to_str(node: exp.Expr) -> exp.Expr | None:
+    """DATE_FORMAT / TO_CHAR as strftime, unless the format needs what strftime lacks
+    (month names: `%M` in MySQL would become NULL, not 'January')."""
+    try:
+        text = node.sql("sqlite", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except SqlglotError:
+        return None
+    fmt = re.match(r"^STRFTIME\('((?:[^']|'')*)'", text)
+    used = set(re.findall(r"%(.)", fmt.group(1))) if fmt else {"?"}
+    return node if used <= _SQLITE_STRFTIME else None
+
+
 SQLITE_RULES: dict[type[exp.Expr], Rule] = {
     exp.Year: _sqlite_part, exp.Month: _sqlite_part, exp.Day: _sqlite_part,
     exp.Quarter: _sqlite_part, exp.DayOfYear: _sqlite_part,  # no DayOfWeek: 0 or 1 = Sunday?
@@ -164,6 +180,7 @@ SQLITE_RULES: dict[type[exp.Expr], Rule] = {
     exp.Stddev: _sqlite_stddev, exp.StddevSamp: _sqlite_stddev, exp.StddevPop: _sqlite_stddev,
     exp.Variance: _sqlite_stddev, exp.VariancePop: _sqlite_stddev,
     exp.UnixToTime: lambda n: _fn("datetime", n.this.copy(), exp.Literal.string("unixepoch")),
+    exp.TimeToStr: _sqlite_time_to_str,
 }
 
 
@@ -292,10 +309,11 @@ def _equivalent(node: exp.Expr, dialect: str,
     current = _typed(node, dialect) if isinstance(node, exp.Anonymous) else node
     current = current or node
     rule = RULES.get(dialect, {}).get(type(current))
-    replaced = rule(current) if rule else None
-    if replaced is None and (current is not node or _transpiles(current, dialect, available)):
-        replaced = current  # sqlglot's own generation already speaks the target
-    return replaced
+    if rule is not None:
+        return rule(current)  # None: no faithful equivalent, leave it to the validator
+    if current is not node or _transpiles(current, dialect, available):
+        return current  # sqlglot's own generation already speaks the target
+    return None
 
 
 def _text(node: exp.Expr, dialect: str) -> str:

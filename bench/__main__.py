@@ -1,8 +1,8 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
-NAME: overhead, sql, chart, document, pipeline, plan, eval, trace, local (needs
-stageagent[local]), all. `--instructions` (overhead only) counts CPU instructions per
-iteration under valgrind: stable under any machine load.
+NAME: overhead, sql, verdicts, schema, chart, document, pipeline, plan, eval, trace,
+local (needs stageagent[local]), all. `--instructions` (overhead only) counts CPU
+instructions per iteration under valgrind: stable under any machine load.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ SUITES = {
     "chart": "bench.chart_bench",
     "document": "bench.document_bench",
     "pipeline": "bench.pipeline_bench",
+    "verdicts": "bench.sql_verdicts",
+    "schema": "bench.schema_bench",
     "plan": "bench.plan_bench",
     "local": "bench.local_model_bench",
     "eval": "bench.eval_bench",

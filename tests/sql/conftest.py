@@ -54,6 +54,17 @@ def _unavailable(name: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
+def _probe(name: str, url: str) -> None:
+    """Skip (or fail, in CI) unless the server at `url` answers."""
+    try:
+        probe = create_engine(url, connect_args={"connect_timeout": 3})
+        with probe.connect():
+            pass
+        probe.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        _unavailable(name, exc)
+
+
 def _extra_tables(writer: Engine, prefix: str) -> None:
     with writer.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {prefix}stageagent_canary"))
@@ -74,13 +85,7 @@ def _load(name: str, tmp_dir) -> DemoDB:
         _extra_tables(writer, "")
         return DemoDB(name, Database(path, timeout=2.0), writer, "")
     url = PG_URL if name == "postgresql" else MYSQL_URL
-    try:
-        probe = create_engine(url, connect_args={"connect_timeout": 3})
-        with probe.connect():
-            pass
-        probe.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        _unavailable(name, exc)
+    _probe(name, url)
     create_demo_database(url, schema=DEMO_SCHEMA)
     if name == "postgresql":
         writer = create_engine(url)
@@ -137,3 +142,35 @@ def call():
 def q(db: Database):
     """Quote an identifier for the engine under test (`"Unit Price"` / `` `Unit Price` ``)."""
     return lambda name: f"`{name}`" if db.dialect == "mysql" else f'"{name}"'
+
+
+@pytest.fixture(scope="session")
+def _media_cache() -> Iterator[dict[str, tuple[Database, Engine]]]:
+    cache: dict[str, tuple[Database, Engine]] = {}
+    yield cache
+    for database, writer in cache.values():
+        database.close()
+        writer.dispose()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def schemas(request, _demo_cache, _media_cache, tmp_path_factory) -> dict[str, Database]:
+    """The demo and the media (bench/media_db.py) schemas on each engine, by name."""
+    from bench.media_db import open_media_database
+
+    name = request.param
+    if name not in _demo_cache:
+        _demo_cache[name] = _load(name, tmp_path_factory.mktemp(name))
+    if name not in _media_cache:
+        url = {"postgresql": PG_URL, "mysql": MYSQL_URL}.get(name)
+        _media_cache[name] = open_media_database(
+            name, url, "stageagent_media" + os.environ.get("STAGEAGENT_TEST_SCHEMA_SUFFIX", ""),
+            tmp_path_factory.mktemp(name + "_media"))
+    return {"demo": _demo_cache[name].database, "media": _media_cache[name][0]}
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL URL, once the server answered (skip or fail as for `demo`)."""
+    _probe("postgresql", PG_URL)
+    return PG_URL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from decimal import Decimal
 
@@ -15,10 +14,9 @@ def test_same_seed_same_rows_and_other_seed_differs():
     assert generate_rows(7)["orders"] != generate_rows(8)["orders"]
 
 
-def test_sqlite_creation_is_fast_and_repeatable(tmp_path):
-    start = time.perf_counter()
+def test_sqlite_creation_is_repeatable(tmp_path):
+    """(Its speed is `demo_db_create_ms_sqlite` in `python -m bench sql`, not a test.)"""
     counts = create_demo_database(tmp_path / "a.db")
-    assert time.perf_counter() - start < 2.0
     assert create_demo_database(tmp_path / "a.db") == counts  # drop + create, no duplicates
     assert set(counts) == set(DEMO_TABLES)
     assert 3000 <= sum(counts.values()) <= 20000

@@ -117,6 +117,7 @@ class Database:
         self.timeout = float(timeout)
         self.row_limit = int(row_limit)
         self._schema_cache: Schema | None = None
+        self._functions: frozenset[str] | None = None
         self._lock = threading.Lock()
         try:
             self.engine: Engine = self._create_engine(connect_timeout, engine_options or {})
@@ -193,6 +194,22 @@ class Database:
 
     def clear_schema_cache(self) -> None:
         self._schema_cache = None
+        self._functions = None
+
+    def functions(self) -> frozenset[str] | None:
+        """Names of the functions the engine provides (one catalogue query, cached)."""
+        if self._schema_cache is not None:
+            return self._schema_cache.functions
+        if self._functions is None:
+            from .functions import engine_functions
+
+            conn = self.connect()
+            try:
+                self._functions = engine_functions(conn, self.backend)
+            finally:
+                conn.rollback()
+                conn.close()
+        return self._functions
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,8 +16,9 @@ import math
 import re
 import time
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlglot import exp
 
@@ -25,7 +26,8 @@ from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
 
 from ..results import STATE_SQL_RESULT, ColumnInfo, ColumnKind, QueryResult
-from .database import DatabaseError, QueryTimeoutError, translate_error
+from .database import DatabaseError, QueryError, QueryTimeoutError, translate_error
+from .functions import function_calls
 from .guard import UnsafeQueryError, ensure_read_only
 from .schema import database_from
 
@@ -110,7 +112,7 @@ def _type_name(db: "Database", raw: Any, type_code: Any) -> str:
         info = raw.dbapi_connection.adapters.types.get(type_code)
         return info.name if info is not None else str(type_code)
     if db.backend == "mysql":
-        from pymysql.constants import FIELD_TYPE
+        from pymysql.constants import FIELD_TYPE  # type: ignore[import-untyped]
 
         names = {v: k for k, v in vars(FIELD_TYPE).items() if k.isupper()}
         return names.get(type_code, str(type_code))
@@ -125,13 +127,13 @@ def with_row_limit(tree: exp.Expression, limit: int) -> exp.Expression:
         value = current.expression if isinstance(current, exp.Limit) else current
         if isinstance(value, exp.Literal) and value.is_int and int(value.this) <= limit:
             return tree
-        if not (isinstance(value, exp.Literal) and value.is_int):
+        if not (isinstance(value, exp.Literal) and value.is_int) and isinstance(tree, exp.Query):
             return exp.select("*").from_(tree.subquery("_limited")).limit(limit)
     tree.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
     return tree
 
 
-def _begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> None:
+def begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> None:
     """Open an explicit READ ONLY transaction with the statement timeout."""
     if db.backend == "postgresql":
         cursor.execute("SET TRANSACTION READ ONLY")
@@ -148,6 +150,30 @@ def _begin_read_only(db: "Database", raw: Any, cursor: Any, timeout: float) -> N
             lambda: 1 if time.monotonic() > deadline else 0, 2000)
 
 
+@contextmanager
+def read_only_cursor(db: "Database", timeout: float) -> Iterator[tuple[Any, Any]]:
+    """(raw connection, cursor) inside a READ ONLY transaction with the statement timeout;
+    always rolled back and closed. Driver errors of the statement propagate as they are."""
+    try:
+        raw = db.engine.raw_connection()
+    except Exception as exc:  # noqa: BLE001 - driver/pool errors become typed errors
+        raise translate_error(exc, db.url, connecting=True) from exc
+    try:
+        cursor = raw.cursor()
+        try:
+            begin_read_only(db, raw, cursor, timeout)
+            yield raw, cursor
+        finally:
+            cursor.close()
+    finally:
+        try:
+            raw.rollback()
+        finally:
+            if db.backend == "sqlite" and raw.dbapi_connection is not None:
+                raw.dbapi_connection.set_progress_handler(None, 0)
+            raw.close()
+
+
 def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
                   ) -> tuple[list[ColumnInfo], list[list[Any]], bool, float]:
     """Run `sql` as-is in a read-only transaction: (columns, rows, truncated, elapsed ms).
@@ -155,32 +181,17 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
     No guard here - this is the second line of defence on its own, and the unit the
     tests use to prove the database refuses writes. Call `execute_query` instead.
     """
-    try:
-        raw = db.engine.raw_connection()
-    except Exception as exc:  # noqa: BLE001 - driver/pool errors become typed errors
-        raise translate_error(exc, db.url, connecting=True) from exc
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
-        cursor = raw.cursor()
-        try:
-            _begin_read_only(db, raw, cursor, timeout)
+        with read_only_cursor(db, timeout) as (raw, cursor):
             start = time.perf_counter()
             cursor.execute(sql)
             fetched = cursor.fetchmany(limit + 1) if cursor.description else []
             elapsed = (time.perf_counter() - start) * 1000
             description = [(d[0], _type_name(db, raw, d[1]))
                            for d in cursor.description or []]
-        finally:
-            cursor.close()
     except dbapi_error as exc:
         raise translate_error(exc, db.url) from exc
-    finally:
-        try:
-            raw.rollback()
-        finally:
-            if db.backend == "sqlite":
-                raw.dbapi_connection.set_progress_handler(None, 0)
-            raw.close()
     truncated = len(fetched) > limit
     raw_rows = [list(r) for r in fetched[:limit]]
     columns = []
@@ -194,12 +205,34 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
     return columns, rows, truncated, elapsed
 
 
+def refuse_missing_functions(db: "Database", sql: str, tree: exp.Expression) -> None:
+    """QueryError for a call the engine lacks, as the engine would refuse it.
+
+    What runs is sqlglot's regeneration of the query, which would quietly turn
+    `TO_CHAR(d, 'YYYY-MM')` into `CAST(d AS TEXT)` on SQLite: the query the model wrote
+    must fail as it would on the engine, not return other rows. Only where the catalogue
+    is complete (SQLite, PostgreSQL); MySQL's own error comes from the engine.
+    """
+    if db.backend not in ("sqlite", "postgresql"):
+        return
+    available = db.functions()
+    if available is None:
+        return
+    missing = [c for c in function_calls(sql, db.dialect, tree) if c.name not in available]
+    if missing:
+        call = missing[0]
+        raise QueryError(f"no such function: {call.written}() (line {call.line}, column "
+                         f"{call.col}); sql_auto_fixer rewrites other dialects' functions",
+                         url=db.url)
+
+
 def execute_query(db: "Database", sql: str, *, limit: int | None = None,
                   timeout: float | None = None) -> QueryResult:
     """Guard, limit and run one read-only query; raises UnsafeQueryError / DatabaseError."""
     limit = db.row_limit if limit is None else max(0, min(int(limit), db.row_limit))
     timeout = db.timeout if timeout is None else float(timeout)
     tree = ensure_read_only(sql, db.dialect)
+    refuse_missing_functions(db, sql, tree)
     executable = with_row_limit(tree, limit + 1).sql(db.dialect, comments=False)
     columns, rows, truncated, elapsed = run_read_only(db, executable, limit=limit,
                                                       timeout=timeout)

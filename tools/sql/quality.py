@@ -88,7 +88,7 @@ class SQLQualityEvaluator:
         verdict = check_read_only(sql, dialect)
         check("read_only", verdict.allowed, f"The SQL is not an allowed query: {verdict.reason}")
         if self.database is not None and verdict.allowed:
-            v = validate_sql(sql, self.database.schema(), dialect)
+            v = validate_sql(sql, self.database.schema(), dialect, database=self.database)
             check("qualifies", v.valid, f"The SQL does not match the schema: {v.summary()}")
         executed = result is not None and _normalise(result.sql, dialect) == _normalise(
             sql, dialect)
@@ -102,10 +102,11 @@ class SQLQualityEvaluator:
             if _ROW_WORDS.search(candidate.input) or _MEASURE_WORDS.search(candidate.input):
                 check("non_empty", result.row_count > 0, "The query returned no rows, but the "
                       "question expects data: check filters (values, case, date ranges).")
-            if _MEASURE_WORDS.search(candidate.input):
+            measure = _MEASURE_WORDS.search(candidate.input)
+            if measure:
                 numeric = [c.name for c in result.columns if c.kind in ("integer", "number")]
                 check("measure_column", bool(numeric), "The question asks for a measure "
-                      f"({_MEASURE_WORDS.search(candidate.input).group(0)!r}) but the result "
+                      f"({measure.group(0)!r}) but the result "
                       "has no numeric column: add the aggregate (SUM/COUNT/AVG).")
             if output is not None:
                 check("output_matches", output.columns == result.column_names

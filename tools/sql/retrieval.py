@@ -3,11 +3,16 @@
 A lexical scorer, deliberately simple and explainable: question words (light stemming,
 a small synonym table for report vocabulary) are matched against table names, column
 names, comments and sample values; the best tables plus the tables that join them
-(foreign keys) are returned. Big schemas then cost a few hundred prompt tokens.
+(foreign keys) are returned. On big schemas two more things matter: a word found in many
+tables (`id`, `status`) counts less than a rare one (inverse document frequency), and
+copies of a table (`orders_history`, `stg_orders`, `orders_audit`) rank below the table
+itself unless the question asks for history, staging or audit data. The text returned
+stays within the schema token budget (`schema_budget.py`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -15,6 +20,7 @@ from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
 
 from .schema import Schema, TableSchema, database_from
+from .schema_budget import SCHEMA_TOKEN_BUDGET, fit_schema
 
 #: report vocabulary -> words that appear in schemas
 SYNONYMS: dict[str, set[str]] = {
@@ -114,10 +120,53 @@ def _score(table: TableSchema, wanted: dict[str, float]) -> TableScore:
     return TableScore(table.name, round(score, 3), reasons)
 
 
+#: affixes that mark a copy of another table: (prefix or suffix, question words that want it)
+VARIANT_AFFIXES = {"stg": {"staging", "stage", "stg", "load", "loaded"},
+                   "staging": {"staging", "stage"}, "tmp": {"temporary", "tmp"},
+                   "raw": {"raw"}, "history": {"history", "historical", "valid", "change"},
+                   "audit": {"audit", "change", "changed"}, "archive": {"archive", "archived"},
+                   "backup": {"backup"}, "bak": {"backup"}, "old": {"old"}, "log": {"log"},
+                   "snapshot": {"snapshot"}, "copy": {"copy"}}
+VARIANT_WEIGHT = 0.3
+
+
+def variant_of(name: str, tables: set[str]) -> tuple[str, str] | None:
+    """(base table, affix) when `name` is a decorated copy of another table."""
+    low = name.lower()
+    for affix in VARIANT_AFFIXES:
+        for base in (low.removeprefix(affix + "_"), low.removesuffix("_" + affix)):
+            if base != low and base in tables:
+                return base, affix
+    return None
+
+
+def _idf(schema: Schema) -> dict[str, float]:
+    """Term weight by rarity across tables: log(1 + N / tables containing the term)."""
+    df: dict[str, int] = {}
+    for table in schema.tables.values():
+        found = terms(table.name) | {w for c in table.columns for w in terms(c.name)}
+        for word in found:
+            df[word] = df.get(word, 0) + 1
+    n = max(1, len(schema.tables))
+    return {w: math.log(1 + n / d) / math.log(1 + n) for w, d in df.items()}
+
+
 def rank_tables(schema: Schema, question: str) -> list[TableScore]:
     """Every table with its score for `question`, best first."""
     wanted = question_terms(question)
-    scores = [_score(t, wanted) for t in schema.tables.values()]
+    if len(schema.tables) > 20:  # rarity only means something across many tables
+        idf = _idf(schema)
+        wanted = {w: v * idf.get(w, 1.0) for w, v in wanted.items()}
+    names = {n.lower() for n in schema.tables}
+    asked = set(question_terms(question))
+    scores = []
+    for table in schema.tables.values():
+        score = _score(table, wanted)
+        variant = variant_of(table.name, names)
+        if variant and not (VARIANT_AFFIXES[variant[1]] & asked):
+            score.score = round(score.score * VARIANT_WEIGHT, 3)
+            score.reasons.append(f"a copy of {variant[0]} ({variant[1]})")
+        scores.append(score)
     return sorted(scores, key=lambda s: (-s.score, s.table))
 
 
@@ -134,8 +183,10 @@ def relevant_tables(schema: Schema, question: str, max_tables: int = 5) -> list[
     return chosen or list(schema.tables)[:max_tables]
 
 
-def retrieve_schema(schema: Schema, question: str, max_tables: int = 5) -> str:
-    """The relevant part of the schema as prompt text, with why each table was chosen."""
+def retrieve_schema(schema: Schema, question: str, max_tables: int = 5,
+                    budget: int = SCHEMA_TOKEN_BUDGET) -> str:
+    """The relevant part of the schema as prompt text, with why each table was chosen,
+    within `budget` tokens."""
     chosen = relevant_tables(schema, question, max_tables)
     why = {s.table: s for s in rank_tables(schema, question)}
     lines = [f"Relevant tables for: {question!r} ({len(chosen)} of {len(schema.tables)})"]
@@ -143,7 +194,7 @@ def retrieve_schema(schema: Schema, question: str, max_tables: int = 5) -> str:
         reasons = why[name].reasons[:3]
         lines.append(f"- {name}: score {why[name].score}"
                      + (f" ({'; '.join(reasons)})" if reasons else " (join path)"))
-    return "\n".join(lines) + "\n\n" + schema.render(chosen)
+    return fit_schema(schema, chosen, "\n".join(lines), budget)
 
 
 @tool(read_only=True)

@@ -7,7 +7,7 @@ is broken on, and a reference query per engine whose rows the fixed query must r
 `reference=None` marks a query with no faithful fix, where the fixer must not report
 `valid`. Identifiers in `[brackets]` are quoted for the engine (`"x"` or `` `x` ``).
 
-Schemas: `demo` (stageagent.demo_db: snake_case, DATE columns, "Unit Price", "SKU") and
+Schemas: `demo` (stageagent.tools.demo_db: snake_case, DATE columns, "Unit Price", "SKU") and
 `media` (bench/media_db.py: PascalCase, "Invoice Line", text and epoch dates).
 """
 

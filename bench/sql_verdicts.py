@@ -22,7 +22,7 @@ from sqlalchemy import create_engine
 from bench.media_db import open_media_database
 from bench.sql_cases import (BLIND_FIXES, BLIND_VERDICTS, FIXES, VERDICTS, FixCase,
                               VerdictCase, quoted)
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 from stageagent.tools.sql import Database, auto_fix_sql, execute_query, validate_sql
 
 _ZERO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\+00:00|\+00)?$")

@@ -5,6 +5,7 @@
     stageagent demo-db PATH [--seed N]
     stageagent stages [--stages-dir DIR]
     stageagent tool NAME [--db URL] [--args JSON] [--sql SELECT | --state JSON]
+    stageagent serve [--config FILE] [--host H] [--port N] [--script FILE]  (stageagent.serve.cli)
 
 `report` streams progress to stderr and writes the report files (see `stageagent.report`).
 Without `--db` it uses the demo SQLite database, created once under the user cache dir
@@ -353,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--state", metavar="JSON", help="initial run state, e.g. "
                       '{"sql_result": {QueryResult as JSON}}')
     p.set_defaults(handler=_tool, is_async=True)
+
+    from .serve.cli import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 

@@ -40,7 +40,7 @@ from .schemas import ApprovalDecision, ReportRequest, StageRunRequest
 from .security import BodyTooLarge, SecurityMiddleware
 from .sse import HEADERS, JSONRenderer, Renderer, resume_position, stream
 from .store import RunStore
-from .workspace import Workspace, check_script
+from .workspace import Workspace, check_script, load_tools
 
 MAX_LIST = 200
 
@@ -182,12 +182,14 @@ def create_app(config: ServeConfig, *, tools: Iterable[Any] = ()) -> Starlette:
     """The service as an ASGI app. `tools`: extra tools for the stages (embedding apps)."""
     config.check()
     check_script(config)
+    broker = ApprovalBroker(config.approval_timeout_s)
+    workspace = Workspace(config, approver=broker.approve_tool,
+                          tools=[*tools, *load_tools(config)])
+    workspace.check_stages()  # a broken stage file stops the start, not the first request
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = RunStore(config.store, schema=config.store_schema, instance=config.instance)
-        broker = ApprovalBroker(config.approval_timeout_s)
-        workspace = Workspace(config, approver=broker.approve_tool, tools=tools)
         manager = RunManager(config, store, workspace, broker)
         broker.on_change = manager.on_approval_change
         app.state.config, app.state.workspace, app.state.manager = config, workspace, manager

@@ -10,6 +10,7 @@ config file (TOML), so a caller cannot point the SQL tools at a host of its choo
     max_concurrent_runs = 8
     cors_origins = []                          # CORS stays off unless origins are named
     script = "turns.json"                      # optional: scripted models (demos, tests)
+    tools = ["my_package.tools:refund"]         # extra tools the stage files may name
 
     [databases]
     demo = "demo"                              # the bundled demo SQLite database
@@ -60,6 +61,7 @@ class ServeConfig(BaseModel):
     store_schema: str | None = None
     instance: str = "default"
     stages_dir: str | None = None
+    tools: list[str] = Field(default_factory=list)  # extra tools as "module:attribute"
     script: str | None = None
     default_model: str | None = None
     allowed_models: list[str] | None = None

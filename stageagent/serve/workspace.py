@@ -55,6 +55,17 @@ class Workspace:
             self._stages = StageConfigManager(dirs, tools=self.registry)
         return self._stages
 
+    def check_stages(self) -> None:
+        """Load the stage files now; an error names the file and the key."""
+        from stageagent.exceptions import StageAgentError
+
+        from .config import ServeConfigError
+
+        try:
+            self.stages
+        except StageAgentError as exc:
+            raise ServeConfigError(f"stage files: {exc}", key="stages_dir") from None
+
     def check_stage(self, name: str) -> None:
         if name not in self.stages.names():
             raise Problem(404, "Unknown stage", f"no stage named {name!r} (known: "
@@ -144,6 +155,22 @@ class Workspace:
                           f"stage(s) {', '.join(missing)}", field="model",
                           slug="invalid-request")
         return scripted
+
+
+def load_tools(config: ServeConfig) -> list[Any]:
+    """The config's `tools` ("module:attribute" each), imported now: errors name the key."""
+    from stageagent.exceptions import RegistryError
+    from stageagent.registry import import_ref
+
+    from .config import ServeConfigError
+
+    loaded = []
+    for index, ref in enumerate(config.tools):
+        try:
+            loaded.append(import_ref(ref))
+        except RegistryError as exc:
+            raise ServeConfigError(str(exc), key=f"tools[{index}]") from None
+    return loaded
 
 
 def check_script(config: ServeConfig) -> None:

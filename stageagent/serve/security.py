@@ -2,7 +2,8 @@
 
 * With a token configured (`STAGEAGENT_API_TOKEN`; required off loopback), every `/v1`
   request needs `Authorization: Bearer <token>`, compared in constant time. EventSource
-  cannot send headers, so the events endpoint also takes `?access_token=`. The viewer
+  cannot send headers (nor can an <img>), so the events and artifact downloads also take
+  `?access_token=`. The viewer
   page itself (`/`) holds no data and is served without it; it asks for the token.
 * A body larger than `max_body_bytes` is refused with 413 - by its Content-Length before
   reading, or while reading when it has none (chunked) - so a client cannot make the
@@ -52,7 +53,8 @@ class SecurityMiddleware:
         given = (_header(scope, b"authorization") or "").encode()
         if hmac.compare_digest(given, expected):
             return True
-        if scope["method"] == "GET" and scope["path"].endswith("/events"):
+        path = scope["path"]
+        if scope["method"] == "GET" and (path.endswith("/events") or "/artifacts/" in path):
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             candidate = (query.get("access_token") or [""])[0].encode()
             return hmac.compare_digest(candidate, self.token.encode())

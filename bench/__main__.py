@@ -1,6 +1,6 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
-NAME: overhead, sql, chart, document, pipeline, all. `--instructions` (overhead only)
+NAME: overhead, sql, chart, document, pipeline, serve, all. `--instructions` (overhead only)
 counts CPU instructions per iteration under valgrind: stable under any machine load.
 """
 
@@ -17,6 +17,7 @@ SUITES = {
     "chart": "bench.chart_bench",
     "document": "bench.document_bench",
     "pipeline": "bench.pipeline_bench",
+    "serve": "bench.serve_bench",
 }
 
 

@@ -72,6 +72,7 @@ class ServeConfig(BaseModel):
     keepalive_s: float = Field(15.0, gt=0)
     approval_timeout_s: float = Field(600.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
+    render_workers: int = Field(1, ge=0, le=16)  # processes rendering charts; 0 = a thread
     api_token: str | None = Field(None, exclude=True, repr=False)
 
     def database_names(self) -> list[str]:

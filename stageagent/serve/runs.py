@@ -14,9 +14,12 @@ stream ends with a terminal event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +47,28 @@ def terminal_event(run_id: str, seq: int, error: str, error_type: str) -> Entry:
     return Entry(seq, event.type, event.model_dump_json())
 
 
+class StoreThreads:
+    """The store's own worker threads: its calls never queue behind tools, which share
+    the loop's default executor (a chart render there must not delay an event)."""
+
+    def __init__(self, store: RunStore, workers: int = 2):
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stageagent-store")
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
 class EventWriter:
     """Batches events into the store, then publishes them (write, then show)."""
 
     def __init__(self, store: RunStore, publish: Callable[[str, Entry], None]):
         self.store = store
         self.publish = publish
+        self._thread = StoreThreads(store, workers=1)
         self._queue: asyncio.Queue[tuple[str, Entry]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,6 +87,7 @@ class EventWriter:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._thread.close()
 
     async def _loop(self) -> None:
         while True:
@@ -76,7 +96,7 @@ class EventWriter:
                 batch.append(self._queue.get_nowait())
             rows = [(run_id, e.seq, e.type, e.data) for run_id, e in batch]
             try:
-                await asyncio.to_thread(self.store.append_events, rows)
+                await self._thread.call(self.store.append_events, rows)
             except Exception as exc:  # noqa: BLE001 - the live stream goes on; say so
                 log.error("cannot persist {} event(s): {}", len(rows), exc)
             for run_id, entry in batch:
@@ -106,16 +126,25 @@ class RunManager:
         self.broker = broker
         self._live: dict[str, LiveRun] = {}
         self.writer = EventWriter(store, self._publish)
+        self.io = StoreThreads(store)
+        # vl-convert holds the GIL while it renders the chart: in a thread it would stall
+        # the event loop (and every stream) for the length of a render
+        self._render: ProcessPoolExecutor | None = None
+        if config.render_workers:
+            import multiprocessing
+
+            self._render = ProcessPoolExecutor(max_workers=config.render_workers,
+                                               mp_context=multiprocessing.get_context("spawn"))
 
     # --- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
         """Close runs an earlier process left in flight, then accept new ones."""
-        ids = await asyncio.to_thread(self.store.interrupt_in_flight)
+        ids = await self.io.call(self.store.interrupt_in_flight)
         for run_id in ids:
-            seq = await asyncio.to_thread(self.store.last_seq, run_id) + 1
+            seq = await self.io.call(self.store.last_seq, run_id) + 1
             entry = terminal_event(run_id, seq, INTERRUPTED, "interrupted")
-            await asyncio.to_thread(self.store.append_events,
+            await self.io.call(self.store.append_events,
                                     [(run_id, entry.seq, entry.type, entry.data)])
         if ids:
             log.warning("{} run(s) were in flight when the server stopped: {}", len(ids),
@@ -129,6 +158,9 @@ class RunManager:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.writer.stop()
+        self.io.close()
+        if self._render is not None:
+            self._render.shutdown(wait=True, cancel_futures=True)
 
     # --- starting --------------------------------------------------------------------
 
@@ -189,7 +221,7 @@ class RunManager:
         live = LiveRun(record=record, log=EventLog(), source=source)
         self._live[record.id] = live  # the slot is taken before the first await
         try:
-            await asyncio.to_thread(self.store.create_run, record)
+            await self.io.call(self.store.create_run, record)
         except BaseException:
             del self._live[record.id]
             raise
@@ -223,7 +255,7 @@ class RunManager:
         run_id = live.record.id
         await self.writer.flush()
         try:
-            await asyncio.to_thread(self.store.finish_run, run_id, status, result, error)
+            await self.io.call(self.store.finish_run, run_id, status, result, error)
         except Exception as exc:  # noqa: BLE001
             log.error("cannot record the end of run {}: {}", run_id, exc)
         live.record.status, live.record.result, live.record.error = status, result, error
@@ -238,12 +270,19 @@ class RunManager:
     async def _finish_report(self, live: LiveRun, result: Any) -> tuple[str, Any, Any]:
         summary = report_summary(result)
         try:
-            files = await asyncio.to_thread(report_artifacts, result)
-            await asyncio.to_thread(self.store.put_artifacts, live.record.id, files)
+            files = await self._artifacts(result)
+            await self.io.call(self.store.put_artifacts, live.record.id, files)
         except Exception as exc:  # noqa: BLE001 - the run's outcome stands without files
             log.error("cannot store the artifacts of run {}: {}", live.record.id, exc)
             summary["artifacts_error"] = f"{type(exc).__name__}: {exc}"
         return self._status(live, result.ok), summary, result.error
+
+    async def _artifacts(self, result: Any) -> list[tuple[str, str, bytes]]:
+        if self._render is None:
+            return await asyncio.to_thread(report_artifacts, result)
+        portable = dataclasses.replace(result, exception=None)  # exceptions may not pickle
+        return await asyncio.get_running_loop().run_in_executor(self._render, report_artifacts,
+                                                                portable)
 
     async def _finish_stage(self, live: LiveRun, result: Any) -> tuple[str, Any, Any]:
         return self._status(live, result.ok), stage_summary(result), result.error
@@ -269,7 +308,7 @@ class RunManager:
         live = self._live.get(run_id)
         if live is not None:
             return live.record
-        record = await asyncio.to_thread(self.store.get_run, run_id)
+        record = await self.io.call(self.store.get_run, run_id)
         if record is None:
             raise Problem(404, "Unknown run", f"no run with id {run_id!r}", field="id",
                           slug="unknown-run")
@@ -279,7 +318,7 @@ class RunManager:
         """The run as `GET /v1/runs/{id}` shows it."""
         record = await self.record(run_id)
         live = self._live.get(run_id)
-        names = [] if live is not None else await asyncio.to_thread(
+        names = [] if live is not None else await self.io.call(
             self.store.artifact_names, run_id)
         return {"id": record.id, "kind": record.kind,
                 ("database" if record.kind == "report" else "stage"): record.target,
@@ -293,7 +332,7 @@ class RunManager:
                           **{n: f"/v1/runs/{run_id}/artifacts/{n}" for n in names}}}
 
     async def list(self, limit: int) -> list[dict[str, Any]]:
-        records = await asyncio.to_thread(self.store.list_runs, limit)
+        records = await self.io.call(self.store.list_runs, limit)
         out = []
         for r in records:
             live = self._live.get(r.id)
@@ -309,7 +348,7 @@ class RunManager:
         if live is not None:
             return live.log
         await self.record(run_id)  # 404 for an unknown run
-        rows = await asyncio.to_thread(self.store.load_events, run_id)
+        rows = await self.io.call(self.store.load_events, run_id)
         live = self._live.get(run_id)  # it may have finished while we read
         if live is not None:
             return live.log
@@ -317,7 +356,7 @@ class RunManager:
 
     async def artifact(self, run_id: str, name: str) -> tuple[str, bytes]:
         await self.record(run_id)
-        found = await asyncio.to_thread(self.store.get_artifact, run_id, name)
+        found = await self.io.call(self.store.get_artifact, run_id, name)
         if found is None:
             raise Problem(404, "Unknown artifact", f"run {run_id!r} has no artifact {name!r}",
                           field="name", slug="unknown-artifact")

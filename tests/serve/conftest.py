@@ -69,7 +69,8 @@ def settings(tmp_path: Path, demo_db: str, serve_files: dict[str, str]) -> dict:
     """Keyword arguments of `ServeConfig` for a test server (its own SQLite store)."""
     return {"databases": {"demo": demo_db}, "store": f"sqlite:///{tmp_path / 'runs.sqlite'}",
             "script": serve_files["script"], "stages_dir": serve_files["stages_dir"],
-            "tools": ["tests.serve.guarded_tools:drop_table"], "keepalive_s": 0.2, "port": 0}
+            "tools": ["tests.serve.guarded_tools:drop_table"], "keepalive_s": 0.2, "port": 0,
+            "render_workers": 0}  # charts render in a thread; one test uses the process
 
 
 @pytest.fixture

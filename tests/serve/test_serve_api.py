@@ -15,7 +15,12 @@ from .server import ServerThread
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_report_run_ends_with_its_result_and_downloadable_artifacts(server, expected):
+def test_a_report_run_ends_with_its_result_and_downloadable_artifacts(settings, expected):
+    with ServerThread({**settings, "render_workers": 1}) as server:  # the default: a process
+        _report_and_artifacts(server, expected)
+
+
+def _report_and_artifacts(server, expected):
     run_id = server.start_report()
     view = server.wait(run_id)
     assert view["status"] == "completed", view

@@ -26,6 +26,7 @@ from typing import Any
 from loguru import logger
 
 from stageagent import events as ev
+from stageagent.exceptions import MissingAPIKeyError, StageAgentError
 
 from .approvals import ApprovalBroker, UnknownApprovalError
 from .artifacts import report_artifacts, report_summary, stage_summary
@@ -205,7 +206,10 @@ class RunManager:
                                        history=request.history, model=model,
                                        deps=facade.deps, stream=request.options.stream,
                                        run_id=record.id)
-        except Exception as exc:  # noqa: BLE001 - unknown model id, missing key, bad stage
+        except MissingAPIKeyError as exc:  # the server's set-up, not the client's request
+            raise Problem(503, "Model unavailable", str(exc), field="model",
+                          slug="model-unavailable") from None
+        except StageAgentError as exc:  # an unknown model id, a provider SDK missing
             raise Problem(422, "Invalid request", f"model: {type(exc).__name__}: {exc}",
                           field="model", slug="invalid-request") from None
         return await self._launch(record, source, self._finish_stage)

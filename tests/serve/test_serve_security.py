@@ -85,3 +85,28 @@ def test_config_file_errors_name_the_file_and_the_key(tmp_path):
     with pytest.raises(ServeConfigError, match="not valid JSON") as info:
         create_app(ServeConfig(script=str(script)))
     assert info.value.key == "script"
+
+
+def test_a_broken_stage_file_stops_the_start_naming_file_and_key(settings, tmp_path):
+    stages = tmp_path / "bad-stages"
+    stages.mkdir()
+    (stages / "broken.toml").write_text('name = "broken"\ntools = ["no_such_tool"]\n')
+    with pytest.raises(ServeConfigError, match=r"broken.toml \[tools\[0\]\]") as info:
+        create_app(ServeConfig(**{**settings, "stages_dir": str(stages)}))
+    assert info.value.key == "stages_dir"
+
+
+def test_a_model_id_from_a_client_is_checked_against_the_config(settings):
+    real = {k: v for k, v in settings.items() if k != "script"}
+    with ServerThread({**real, "allowed_models": ["openai:gpt-4o"]}) as server:
+        refused = server.client.post("/v1/stages/guarded/runs", json={
+            "input": "x", "model": "anthropic:claude-sonnet-4-6"})
+        assert refused.status_code == 422 and refused.json()["field"] == "model"
+    with ServerThread(real) as server:
+        endpoint = server.client.post("/v1/reports", json={
+            "question": "q", "model": "openai:gpt-4o@http://127.0.0.1:9/v1"})
+        assert endpoint.status_code == 422 and "allowed_models" in endpoint.json()["detail"]
+        unknown = server.client.post("/v1/stages/guarded/runs", json={
+            "input": "x", "model": "nonsense:model"})
+        assert unknown.status_code == 422 and unknown.json()["field"] == "model"
+        assert server.client.get("/v1/runs").json()["runs"] == []

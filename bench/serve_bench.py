@@ -12,7 +12,11 @@ run's stream from the start to the terminal event. It prints one JSON object:
   its arrival at a client, over the events emitted after that client connected (the
   earlier ones are catch-up, not delay);
 * `wall_s`: from the first POST to the last stream's end; the whole bench is bounded by
-  `timeout_s` (it fails rather than hangs).
+  `timeout_s` (it fails rather than hangs);
+* `server_cpu_s`: CPU the server process used meanwhile. Scripted runs never wait for a
+  model, so 50 of them keep the one event loop busy (SQL parsing, token counting and the
+  quality evaluators run on it); the delay then is the wait for the loop, not the SSE path.
+  `client_cpu_s`: the same for the bench's 200 clients (they share the machine).
 """
 
 from __future__ import annotations
@@ -75,28 +79,28 @@ async def _watch(client: httpx2.AsyncClient, run_id: str, delays: list[float]) -
 
 
 async def _load(url: str, runs: int, clients: int) -> dict[str, Any]:
-    limits = httpx2.Limits(max_connections=clients + runs + 10,
-                           max_keepalive_connections=clients + runs + 10)
-    async with httpx2.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    # streams on connections of their own, never reused: an idle pooled connection the
+    # server is closing (keep-alive timeout) would fail a stream that is not the server's fault
+    fresh = httpx2.Limits(max_connections=clients + 10, max_keepalive_connections=0)
+    async with httpx2.AsyncClient(base_url=url, timeout=120) as client, \
+            httpx2.AsyncClient(base_url=url, timeout=120, limits=fresh) as streams:
         started = time.perf_counter()
         posts = await asyncio.gather(*[client.post("/v1/reports", json={"question": QUESTION})
                                        for _ in range(runs)])
         ids = [p.json()["id"] for p in posts]
         delays: list[float] = []
-        watchers = [_watch(client, ids[i % runs], delays) for i in range(clients)]
-        received = await asyncio.gather(*watchers)
+        received = await asyncio.gather(*[_watch(streams, ids[i % runs], delays)
+                                          for i in range(clients)])
         wall = time.perf_counter() - started
         lost = 0
-        statuses = set()
+        stored: dict[str, list[int]] = {}
+        for run_id in ids:  # the stored log, read once the runs have ended
+            stored[run_id] = await _watch(streams, run_id, [])
         for index, seqs in enumerate(received):
-            run_id = ids[index % runs]
-            async with client.stream("GET", f"/v1/runs/{run_id}/events") as response:
-                stored = [json.loads(line[6:])["seq"] async for line in response.aiter_lines()
-                          if line.startswith("data: ")]
-            lost += len(set(stored) - set(seqs)) + (len(seqs) - len(set(seqs)))
+            expected = stored[ids[index % runs]]
+            lost += len(set(expected) - set(seqs)) + (len(seqs) - len(set(seqs)))
             lost += 0 if seqs == sorted(seqs) else 1
-        for run_id in ids:
-            statuses.add((await client.get(f"/v1/runs/{run_id}")).json()["status"])
+        statuses = {(await client.get(f"/v1/runs/{run_id}")).json()["status"] for run_id in ids}
     delays.sort()
     p99 = delays[int(0.99 * (len(delays) - 1))] if delays else None
     return {"clients": clients, "runs": runs, "events_lost": lost,
@@ -123,10 +127,22 @@ def run(quick: bool = False, runs: int = 50, clients: int = 200,
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_up(url, server)
-            return asyncio.run(asyncio.wait_for(_load(url, runs, clients), timeout_s))
+            cpu_before, client_before = _cpu_s(server.pid), time.process_time()
+            out = asyncio.run(asyncio.wait_for(_load(url, runs, clients), timeout_s))
+            out["client_cpu_s"] = round(time.process_time() - client_before, 2)
+            # CPU the server used under load: near wall_s x available cores means the
+            # loop was saturated by the runs themselves, and that is the delay's source
+            out["server_cpu_s"] = round(_cpu_s(server.pid) - cpu_before, 2)
+            return out
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_up(url: str, server: subprocess.Popen[bytes]) -> None:

@@ -46,10 +46,13 @@ class ApprovalBroker:
                  on_change: Callable[[str, bool], None] | None = None):
         self.timeout_s = timeout_s
         self._pending: dict[str, dict[str, PendingApproval]] = {}
+        self._closed: set[str] = set()  # cancelled runs: every question is denied at once
         self.on_change = on_change or (lambda run_id, waiting: None)
 
     async def request(self, run_id: str, kind: str, subject: dict[str, Any]) -> tuple[bool, str]:
         """Ask, and wait for the decision: (approved, reason)."""
+        if run_id in self._closed:
+            return False, "the run was cancelled"
         loop = asyncio.get_running_loop()
         pending = PendingApproval(id=uuid.uuid4().hex[:12], run_id=run_id, kind=kind,
                                   subject=subject, asked_at=time.time(),
@@ -78,6 +81,17 @@ class ApprovalBroker:
         if pending is None or pending.decision.done():
             raise UnknownApprovalError(approval_id)
         pending.decision.set_result((approved, reason or ("approved" if approved else "denied")))
+
+    def close(self, run_id: str) -> None:
+        """The run is being cancelled: deny what it waits for, and all it asks from now."""
+        self._closed.add(run_id)
+        for pending in list(self._pending.get(run_id, {}).values()):
+            if not pending.decision.done():
+                pending.decision.set_result((False, "the run was cancelled"))
+
+    def forget(self, run_id: str) -> None:
+        """The run has ended."""
+        self._closed.discard(run_id)
 
     def pending(self, run_id: str) -> list[dict[str, Any]]:
         return [p.public() for p in self._pending.get(run_id, {}).values()]

@@ -241,6 +241,7 @@ class RunManager:
             async for event in live.source:
                 live.last_seq = event.seq
                 self.writer.put(run_id, Entry(event.seq, event.type, event.model_dump_json()))
+                await asyncio.sleep(0)  # let the writer and the streams have a turn
             status, result, error = await finish(live, live.source.result)
         except asyncio.CancelledError:  # the server is shutting down
             status, error = "interrupted", INTERRUPTED
@@ -265,6 +266,7 @@ class RunManager:
         live.record.status, live.record.result, live.record.error = status, result, error
         live.log.close()
         self._live.pop(run_id, None)
+        self.broker.forget(run_id)
 
     def _status(self, live: LiveRun, ok: bool) -> str:
         if ok:
@@ -376,6 +378,7 @@ class RunManager:
                           f"({record.status})", slug="run-not-running")
         live.cancel_requested = True
         live.source.cancel()
+        self.broker.close(run_id)  # a run waiting for an approval stops waiting
         return {"id": run_id, "cancel_requested": True}
 
     async def decide(self, run_id: str, approval_id: str, approved: bool, reason: str) -> None:

@@ -177,3 +177,11 @@ def test_databases_and_stages_are_listed_by_name_only(server):
     assert databases == {"databases": ["demo"], "default": "demo"}
     names = {s["name"] for s in server.client.get("/v1/stages").json()["stages"]}
     assert {"sql", "chart", "document", "guarded"} <= names
+
+
+def test_a_run_cancelled_before_it_asks_for_approval_does_not_wait_for_one(server):
+    response = server.client.post("/v1/stages/guarded/runs", json={"input": "drop orders"})
+    run_id = response.json()["id"]
+    assert server.client.post(f"/v1/runs/{run_id}/cancel").status_code == 202  # at once
+    view = server.wait(run_id, timeout=30)
+    assert view["status"] == "cancelled" and view["pending_approvals"] == []

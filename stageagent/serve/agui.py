@@ -12,9 +12,9 @@
     quality_gate, iteration_completed, tool_approval, output_formatted,
     grounding_checked    -> CUSTOM "stageagent.<type>" with the event as value
 
-Every AG-UI message carries the `id:` of the event it came from, so `Last-Event-ID`
-resumes as with our own stream; the mapper replays earlier events (without sending
-them) to know which message is open.
+The last AG-UI message of one of our events carries that event's seq as `id:`, the ones
+before it `seq.1`, `seq.2`...: `Last-Event-ID` resumes at exactly the next message. The
+mapper replays earlier events (without sending them) to know which message is open.
 """
 
 from __future__ import annotations
@@ -137,15 +137,20 @@ class AGUIMapper:
 
 
 class AGUIRenderer:
-    """SSE text of the AG-UI events of each of our events, all with its seq as id."""
+    """SSE text of the AG-UI messages of each of our events. The last message of an event
+    has the event's seq as `id:`; the ones before it `seq.1`, `seq.2`, ... - EventSource
+    resumes from exactly the message it last got."""
 
     def __init__(self, run_id: str, kind: str):
         self.mapper = AGUIMapper(run_id, kind)
 
-    def render(self, entry: Entry) -> str:
+    def render(self, entry: Entry, skip: int = 0) -> str:
         events = self.mapper.map(json.loads(entry.data))
-        return "".join(f"id: {entry.seq}\ndata: {e.model_dump_json(by_alias=True)}\n\n"
-                       for e in events)
+        last = len(events)
+        return "".join(
+            f"id: {entry.seq if i == last else f'{entry.seq}.{i}'}\n"
+            f"data: {e.model_dump_json(by_alias=True)}\n\n"
+            for i, e in enumerate(events, 1) if i > skip)
 
     def skip(self, entry: Entry) -> None:
         self.mapper.map(json.loads(entry.data))

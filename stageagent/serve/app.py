@@ -106,13 +106,16 @@ async def run_events(request: Request) -> Response:
     if protocol not in ("stageagent", "ag-ui"):
         raise Problem(400, "Bad request", "protocol: 'stageagent' (default) or 'ag-ui'",
                       field="protocol", slug="bad-request")
-    after = resume_position(request.headers.get("last-event-id"),
-                            request.query_params.get("after"))
+    after, part = resume_position(request.headers.get("last-event-id"),
+                                  request.query_params.get("after"))
+    if part and protocol != "ag-ui":
+        raise Problem(400, "Bad request", "Last-Event-ID: ids of the form N.K exist only "
+                      "in the ag-ui protocol", field="Last-Event-ID", slug="bad-request")
     record = await manager.record(run_id)
     log = await manager.event_log(run_id)
     renderer: Renderer = (AGUIRenderer(run_id, record.kind) if protocol == "ag-ui"
                           else JSONRenderer())
-    return StreamingResponse(stream(log, after, renderer, manager.config.keepalive_s),
+    return StreamingResponse(stream(log, after, renderer, manager.config.keepalive_s, part),
                              media_type="text/event-stream", headers=HEADERS)
 
 

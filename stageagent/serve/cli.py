@@ -28,6 +28,7 @@ def add_parser(sub: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from loguru import logger
 
     from stageagent.cli import CLIError
 
@@ -41,6 +42,7 @@ def serve(args: argparse.Namespace) -> int:
         app = create_app(config)
     except (ServeConfigError, StoreError) as exc:
         raise CLIError(f"serve: {exc}") from None
+    logger.enable("stageagent.serve")  # the service's own warnings (not the runtime's logs)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
                 timeout_graceful_shutdown=5)
     return 0

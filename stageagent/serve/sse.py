@@ -10,6 +10,7 @@ keeps proxies from closing the connection. The response ends after the run's las
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -24,7 +25,8 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class Renderer(Protocol):
     """Turns log entries into SSE text (ours: one message per event; AG-UI: several)."""
 
-    def render(self, entry: Entry) -> str: ...
+    def render(self, entry: Entry, skip: int = 0) -> str:
+        """The entry's messages, without the first `skip` (a resume inside the entry)."""
 
     def skip(self, entry: Entry) -> None:
         """An entry the client already has (before Last-Event-ID): update state only."""
@@ -33,29 +35,40 @@ class Renderer(Protocol):
 class JSONRenderer:
     """Our own events, as they are."""
 
-    def render(self, entry: Entry) -> str:
+    def render(self, entry: Entry, skip: int = 0) -> str:
         return f"id: {entry.seq}\ndata: {entry.data}\n\n"
 
     def skip(self, entry: Entry) -> None:
         pass
 
 
-def resume_position(header: str | None, query: str | None) -> int:
-    """The seq a client has seen: `Last-Event-ID` header, else `?after=`; 0 = from start."""
+_POSITION = re.compile(r"(\d{1,18})(?:\.(\d{1,4}))?")
+
+
+def resume_position(header: str | None, query: str | None) -> tuple[int, int]:
+    """What a client has seen: `Last-Event-ID` header, else `?after=`; (0, 0) = nothing.
+
+    `N` is "every message of event N"; `N.K` (AG-UI, where one event becomes several
+    messages) is "the first K messages of event N", so a resume inside a group neither
+    loses nor repeats a message. Returned as (last whole seq, messages of the next seen).
+    """
     for name, value in (("Last-Event-ID", header), ("after", query)):
         if value is None or value == "":
             continue
-        if not value.isdigit() or len(value) > 18:
-            raise Problem(400, "Bad request", f"{name}: expected the seq of an event (a "
+        match = _POSITION.fullmatch(value)
+        if match is None:
+            raise Problem(400, "Bad request", f"{name}: expected the id of an event (a "
                           f"non-negative integer), got {value[:40]!r}", field=name,
                           slug="bad-request")
-        return int(value)
-    return 0
+        seq, part = int(match.group(1)), int(match.group(2) or 0)
+        return (seq - 1, part) if part else (seq, 0)
+    return 0, 0
 
 
-async def stream(log: EventLog, after: int, renderer: Renderer,
-                 keepalive_s: float) -> AsyncIterator[str]:
-    """SSE text for everything after `after`, live until the log closes."""
+async def stream(log: EventLog, after: int, renderer: Renderer, keepalive_s: float,
+                 part: int = 0) -> AsyncIterator[str]:
+    """SSE text for everything after `after` (and `part` messages into the next event),
+    live until the log closes."""
     for entry in log.since(0):
         if entry.seq > after:
             break
@@ -65,7 +78,10 @@ async def stream(log: EventLog, after: int, renderer: Renderer,
         entries = log.since(after)
         if entries:
             after = entries[-1].seq
-            yield "".join(renderer.render(e) for e in entries)
+            text = "".join(renderer.render(e, part if i == 0 else 0)
+                           for i, e in enumerate(entries))
+            part = 0
+            yield text
             continue
         if log.closed:
             return

@@ -88,14 +88,15 @@ def sse_messages(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
         elif line.startswith(":"):
             yield {"comment": line[1:].strip()}
         elif line.startswith("id: "):
-            message["id"] = int(line[4:])
+            value = line[4:]  # ours: the seq; AG-UI's may also be "seq.k"
+            message["id"] = int(value) if value.isdigit() else value
         elif line.startswith("data: "):
             message["data"] = json.loads(line[6:])
         elif line.startswith("retry: "):
             message["retry"] = int(line[7:])
 
 
-def read_events(client: httpx2.Client, run_id: str, *, last_event_id: int | None = None,
+def read_events(client: httpx2.Client, run_id: str, *, last_event_id: int | str | None = None,
                 protocol: str | None = None, stop_after: int | None = None,
                 stop_when: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Read a run's SSE stream: (messages with data, comments). Stops at the end of the

@@ -52,9 +52,14 @@ def test_ag_ui_resumes_from_last_event_id_and_a_stage_run_ends_the_run(server):
     full = _agui(server, run_id)
     assert full[0][1].type.value == "RUN_STARTED"
     assert full[-2][1].type.value == "STEP_FINISHED" and full[-1][1].type.value == "RUN_FINISHED"
-    cut = full[len(full) // 2][0]
-    tail = _agui(server, run_id, last_event_id=cut)
-    assert [e.model_dump() for _, e in tail] == [e.model_dump() for i, e in full if i > cut]
+    ids = [i for i, _ in full]
+    assert len(set(map(str, ids))) == len(ids)  # every message has an id of its own
+    # resume after every message - between events and inside one (a tool call's START,
+    # ARGS, END come from one event): exactly the rest, nothing repeated
+    for index, position in enumerate(ids):
+        tail = _agui(server, run_id, last_event_id=position)
+        assert [e.model_dump() for _, e in tail] == [e.model_dump() for _, e in full[index + 1:]]
+    assert any(isinstance(i, str) for i in ids)  # there were resumes inside an event
 
 
 def test_a_cancelled_run_finishes_with_the_cancelled_outcome(server):
@@ -68,3 +73,5 @@ def test_a_cancelled_run_finishes_with_the_cancelled_outcome(server):
     assert last.type.value == "RUN_FINISHED" and last.outcome.type == "cancelled"
     bad = server.client.get(f"/v1/runs/{run_id}/events", params={"protocol": "graphql"})
     assert bad.status_code == 400 and bad.json()["field"] == "protocol"
+    ours = server.client.get(f"/v1/runs/{run_id}/events", headers={"Last-Event-ID": "3.1"})
+    assert ours.status_code == 400 and ours.json()["field"] == "Last-Event-ID"

@@ -76,7 +76,7 @@ def test_keep_alive_comments_flow_while_the_run_waits(server):
 
 def test_a_bad_last_event_id_is_a_problem_naming_the_header(server):
     run_id = server.start_report()
-    for bad in ("-1", "abc", "1e3", "9" * 40):
+    for bad in ("-1", "abc", "1e3", "9" * 40, "3.", ".3", "1.2.3"):
         response = server.client.get(f"/v1/runs/{run_id}/events",
                                      headers={"Last-Event-ID": bad})
         assert response.status_code == 400 and response.json()["field"] == "Last-Event-ID"

@@ -68,7 +68,7 @@ class RunManager:
         self.broker = broker
         self._live: dict[str, LiveRun] = {}
         self.writer = EventWriter(store, self._publish)
-        self.io = StoreThreads(store)
+        self.io = StoreThreads(store)  # reads; writes go through the writer's thread
         # vl-convert holds the GIL while it renders the chart: in a thread it would stall
         # the event loop (and every stream) for the length of a render
         self._render: ProcessPoolExecutor | None = None
@@ -82,11 +82,11 @@ class RunManager:
 
     async def start(self) -> None:
         """Close runs an earlier process left in flight, then accept new ones."""
-        ids = await self.io.call(self.store.interrupt_in_flight)
+        ids = await self.writer.write(self.store.interrupt_in_flight)
         for run_id in ids:
             seq = await self.io.call(self.store.last_seq, run_id) + 1
             entry = terminal_event(run_id, seq, INTERRUPTED, "interrupted")
-            await self.io.call(self.store.append_events,
+            await self.writer.write(self.store.append_events,
                                     [(run_id, entry.seq, entry.type, entry.data)])
         if ids:
             log.warning("{} run(s) were in flight when the server stopped: {}", len(ids),
@@ -166,7 +166,7 @@ class RunManager:
         live = LiveRun(record=record, log=EventLog(), source=source)
         self._live[record.id] = live  # the slot is taken before the first await
         try:
-            await self.io.call(self.store.create_run, record)
+            await self.writer.write(self.store.create_run, record)
         except BaseException:
             del self._live[record.id]
             raise
@@ -201,7 +201,7 @@ class RunManager:
         run_id = live.record.id
         await self.writer.flush()
         try:
-            await self.io.call(self.store.finish_run, run_id, status, result, error)
+            await self.writer.write(self.store.finish_run, run_id, status, result, error)
         except Exception as exc:  # noqa: BLE001
             log.error("cannot record the end of run {}: {}", run_id, exc)
         live.record.status, live.record.result, live.record.error = status, result, error
@@ -218,7 +218,7 @@ class RunManager:
         summary = report_summary(result)
         try:
             files = await self._artifacts(result)
-            await self.io.call(self.store.put_artifacts, live.record.id, files)
+            await self.writer.write(self.store.put_artifacts, live.record.id, files)
         except Exception as exc:  # noqa: BLE001 - the run's outcome stands without files
             log.error("cannot store the artifacts of run {}: {}", live.record.id, exc)
             summary["artifacts_error"] = f"{type(exc).__name__}: {exc}"

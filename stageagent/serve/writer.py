@@ -43,12 +43,19 @@ class EventWriter:
     def __init__(self, store: RunStore, publish: Callable[[str, Entry], None]):
         self.store = store
         self.publish = publish
+        # the only thread that writes: SQLite takes one writer at a time, and a writer
+        # waiting for its lock backs off in sleeps of up to 100 ms - every store write of
+        # the server goes through `write()` so none ever waits for another
         self._thread = StoreThreads(store, workers=1)
         self._queue: asyncio.Queue[tuple[str, Entry]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="stageagent-event-writer")
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Any other store write (runs, artifacts), on the same single thread."""
+        return await self._thread.call(fn, *args)
 
     def put(self, run_id: str, entry: Entry) -> None:
         self._queue.put_nowait((run_id, entry))

@@ -12,12 +12,11 @@ stream ends with a terminal event.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from loguru import logger
@@ -55,6 +54,7 @@ class LiveRun:
     cancel_requested: bool = False
     waiting: bool = False
     last_seq: int = 0
+    models: list[Any] = field(default_factory=list)  # model clients this run closes
 
 
 class RunManager:
@@ -124,11 +124,12 @@ class RunManager:
         stages = facade.stage_names(chart=request.options.chart)
         models = self.workspace.models(request.model, stages)
         self._reserve()  # opening the database awaited: check the slot again
+        owned = [self.workspace.build_model(models)] if isinstance(models, str) else []
         record = self._record("report", database, request.model_dump(mode="json"))
-        source = facade.run(request.question, chart=request.options.chart, model=models,
-                            context=request.context, stream=request.options.stream,
-                            run_id=record.id)
-        return await self._launch(record, source, self._finish_report)
+        source = facade.run(request.question, chart=request.options.chart,
+                            model=owned[0] if owned else models, context=request.context,
+                            stream=request.options.stream, run_id=record.id)
+        return await self._launch(record, source, self._finish_report, owned)
 
     async def start_stage(self, name: str, request: StageRunRequest) -> RunRecord:
         self._reserve()
@@ -137,9 +138,12 @@ class RunManager:
         runtime = await self.workspace.runtime(database)
         facade = await self.workspace.facade(database)
         model = self.workspace.models(request.model, [name])
-        if isinstance(model, dict):
-            model = model[name]
         self._reserve()
+        if isinstance(model, dict):
+            model, owned = model[name], []
+        else:
+            owned = [self.workspace.build_model(model)] if isinstance(model, str) else []
+            model = owned[0] if owned else model
         body = request.model_dump(mode="json")
         record = self._record("stage", name, {**body, "database": database})
         try:
@@ -147,13 +151,15 @@ class RunManager:
                                        history=request.history, model=model,
                                        deps=facade.deps, stream=request.options.stream,
                                        run_id=record.id)
-        except MissingAPIKeyError as exc:  # the server's set-up, not the client's request
-            raise Problem(503, "Model unavailable", str(exc), field="model",
-                          slug="model-unavailable") from None
-        except StageAgentError as exc:  # an unknown model id, a provider SDK missing
+        except StageAgentError as exc:  # e.g. the stage file's own model: no key, bad id
+            for built in owned:
+                await built.aclose()
+            if isinstance(exc, MissingAPIKeyError):
+                raise Problem(503, "Model unavailable", str(exc), field="model",
+                              slug="model-unavailable") from None
             raise Problem(422, "Invalid request", f"model: {type(exc).__name__}: {exc}",
                           field="model", slug="invalid-request") from None
-        return await self._launch(record, source, self._finish_stage)
+        return await self._launch(record, source, self._finish_stage, owned)
 
     def _record(self, kind: str, target: str, request: dict[str, Any]) -> RunRecord:
         now = time.time()
@@ -162,13 +168,15 @@ class RunManager:
                          instance=self.config.instance)
 
     async def _launch(self, record: RunRecord, source: Any,
-                      finish: Callable[[LiveRun, Any], Any]) -> RunRecord:
-        live = LiveRun(record=record, log=EventLog(), source=source)
+                      finish: Callable[[LiveRun, Any], Any],
+                      owned: list[Any] | None = None) -> RunRecord:
+        live = LiveRun(record=record, log=EventLog(), source=source, models=owned or [])
         self._live[record.id] = live  # the slot is taken before the first await
         try:
             await self.writer.write(self.store.create_run, record)
         except BaseException:
             del self._live[record.id]
+            await self._close_models(live)
             raise
         live.task = asyncio.create_task(self._drive(live, finish), name=f"run-{record.id}")
         return record
@@ -208,6 +216,14 @@ class RunManager:
         live.log.close()
         self._live.pop(run_id, None)
         self.broker.forget(run_id)
+        await self._close_models(live)
+
+    async def _close_models(self, live: LiveRun) -> None:
+        for model in live.models:
+            try:
+                await model.aclose()
+            except Exception as exc:  # noqa: BLE001 - closing must not mask the outcome
+                log.warning("cannot close model {}: {}", model, exc)
 
     def _status(self, live: LiveRun, ok: bool) -> str:
         if ok:
@@ -227,7 +243,7 @@ class RunManager:
     async def _artifacts(self, result: Any) -> list[tuple[str, str, bytes]]:
         if self._render is None:
             return await asyncio.to_thread(report_artifacts, result)
-        portable = dataclasses.replace(result, exception=None)  # exceptions may not pickle
+        portable = replace(result, exception=None)  # exceptions may not pickle
         return await asyncio.get_running_loop().run_in_executor(self._render, report_artifacts,
                                                                 portable)
 

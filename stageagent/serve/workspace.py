@@ -141,6 +141,21 @@ class Workspace:
                           field="model", slug="invalid-request")
         return model
 
+    def build_model(self, model_id: str) -> Any:
+        """A model client from an id, now: a bad id or a missing key is the request's
+        answer (422 / 503), not a run that fails later. The caller closes it."""
+        from stageagent.exceptions import MissingAPIKeyError, StageAgentError
+        from stageagent.models import infer_model
+
+        try:
+            return infer_model(model_id)
+        except MissingAPIKeyError as exc:  # the server's set-up, not the client's request
+            raise Problem(503, "Model unavailable", str(exc), field="model",
+                          slug="model-unavailable") from None
+        except StageAgentError as exc:
+            raise Problem(422, "Invalid request", f"model: {exc}", field="model",
+                          slug="invalid-request") from None
+
     def _scripted(self, stages: list[str]) -> dict[str, Any]:
         from stageagent.cli import CLIError, load_script
 

@@ -96,7 +96,8 @@ def test_a_broken_stage_file_stops_the_start_naming_file_and_key(settings, tmp_p
     assert info.value.key == "stages_dir"
 
 
-def test_a_model_id_from_a_client_is_checked_against_the_config(settings):
+def test_a_model_id_from_a_client_is_checked_against_the_config(settings, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     real = {k: v for k, v in settings.items() if k != "script"}
     with ServerThread({**real, "allowed_models": ["openai:gpt-4o"]}) as server:
         refused = server.client.post("/v1/stages/guarded/runs", json={
@@ -106,7 +107,12 @@ def test_a_model_id_from_a_client_is_checked_against_the_config(settings):
         endpoint = server.client.post("/v1/reports", json={
             "question": "q", "model": "openai:gpt-4o@http://127.0.0.1:9/v1"})
         assert endpoint.status_code == 422 and "allowed_models" in endpoint.json()["detail"]
-        unknown = server.client.post("/v1/stages/guarded/runs", json={
-            "input": "x", "model": "nonsense:model"})
-        assert unknown.status_code == 422 and unknown.json()["field"] == "model"
+        for path, body in (("/v1/stages/guarded/runs", {"input": "x"}),
+                           ("/v1/reports", {"question": "q"})):
+            unknown = server.client.post(path, json={**body, "model": "nonsense:model"})
+            assert unknown.status_code == 422 and unknown.json()["field"] == "model"
+            assert "unknown provider" in unknown.json()["detail"]
+            keyless = server.client.post(path, json={**body,
+                                                     "model": "anthropic:claude-sonnet-4-6"})
+            assert keyless.status_code == 503 and "ANTHROPIC_API_KEY" in keyless.json()["detail"]
         assert server.client.get("/v1/runs").json()["runs"] == []

@@ -9,6 +9,7 @@ without a model. Off loopback it refuses to start without `STAGEAGENT_API_TOKEN`
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -43,6 +44,10 @@ def serve(args: argparse.Namespace) -> int:
     except (ServeConfigError, StoreError) as exc:
         raise CLIError(f"serve: {exc}") from None
     logger.enable("stageagent.serve")  # the service's own warnings (not the runtime's logs)
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"stageagent serve: http://{host}:{config.port}/ (viewer), API under /v1; "
+          f"databases: {', '.join(config.database_names())}; store: {config.store}"
+          + ("; scripted models" if config.script else ""), file=sys.stderr, flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
                 timeout_graceful_shutdown=5)
     return 0

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stageagent.exceptions import StageAgentError
 
 TOKEN_ENV = "STAGEAGENT_API_TOKEN"
+MIN_TOKEN_CHARS = 16
 
 #: the database value that means "the bundled demo SQLite database"
 DEMO_DATABASE = "demo"
@@ -94,6 +95,9 @@ class ServeConfig(BaseModel):
             raise ServeConfigError(f"{self.default_database!r} is not one of the databases "
                                    f"({', '.join(self.databases)})", path=path,
                                    key="default_database")
+        if self.api_token is not None and len(self.api_token) < MIN_TOKEN_CHARS:
+            raise ServeConfigError(f"the bearer token is too short to be a secret (at least "
+                                   f"{MIN_TOKEN_CHARS} characters)", path=path, key=TOKEN_ENV)
         if not self.loopback and not self.api_token:
             raise ServeConfigError(f"binding to {self.host!r} (not loopback) requires a bearer "
                                    f"token: set the environment variable {TOKEN_ENV}",

@@ -9,6 +9,8 @@ from stageagent.serve import ServeConfig, ServeConfigError, create_app, load_con
 
 from .server import ServerThread
 
+TOKEN = "s3cret-token-0123456789"
+
 
 def test_binding_off_loopback_without_a_token_is_refused(settings, monkeypatch):
     monkeypatch.delenv("STAGEAGENT_API_TOKEN", raising=False)
@@ -17,29 +19,34 @@ def test_binding_off_loopback_without_a_token_is_refused(settings, monkeypatch):
     assert info.value.key == "host"
     with pytest.raises(ServeConfigError, match="not loopback"):
         create_app(ServeConfig(**{**settings, "host": "192.168.1.20"}))
-    create_app(ServeConfig(**{**settings, "host": "0.0.0.0", "api_token": "s3cret"}))
-    monkeypatch.setenv("STAGEAGENT_API_TOKEN", "from-env")
-    assert load_config(None, host="::").api_token == "from-env"
+    create_app(ServeConfig(**{**settings, "host": "0.0.0.0", "api_token": TOKEN}))
+    monkeypatch.setenv("STAGEAGENT_API_TOKEN", "from-env-0123456789")
+    assert load_config(None, host="::").api_token == "from-env-0123456789"
+    monkeypatch.setenv("STAGEAGENT_API_TOKEN", "short")
+    with pytest.raises(ServeConfigError, match="too short") as info:
+        load_config(None, host="::")
+    assert info.value.key == "STAGEAGENT_API_TOKEN"
+    monkeypatch.delenv("STAGEAGENT_API_TOKEN")
     for host in ("127.0.0.1", "::1", "localhost", "127.8.9.10"):
         assert load_config(None, host=host).loopback
 
 
 def test_with_a_token_every_api_call_needs_it(settings):
-    with ServerThread({**settings, "api_token": "s3cret"}) as server:
+    with ServerThread({**settings, "api_token": TOKEN}) as server:
         run_id = server.start_report()  # the fixture client sends the token
         server.wait(run_id)
         anonymous = server.client.get(f"/v1/runs/{run_id}", headers={"Authorization": ""})
         assert anonymous.status_code == 401 and anonymous.json()["status"] == 401
         assert anonymous.headers["www-authenticate"].startswith("Bearer")
         wrong = server.client.post("/v1/reports", json={"question": "q"},
-                                   headers={"Authorization": "Bearer s3cre"})
+                                   headers={"Authorization": "Bearer " + TOKEN[:-1]})
         assert wrong.status_code == 401
         # EventSource cannot send headers: the events endpoint takes ?access_token=
         events = server.client.get(f"/v1/runs/{run_id}/events",
-                                   params={"access_token": "s3cret"},
+                                   params={"access_token": TOKEN},
                                    headers={"Authorization": ""})
         assert events.status_code == 200 and "run_completed" in events.text
-        sneaky = server.client.get(f"/v1/runs/{run_id}", params={"access_token": "s3cret"},
+        sneaky = server.client.get(f"/v1/runs/{run_id}", params={"access_token": TOKEN},
                                    headers={"Authorization": ""})
         assert sneaky.status_code == 401  # only for the stream
         page = server.client.get("/", headers={"Authorization": ""})

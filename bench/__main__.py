@@ -1,8 +1,8 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
 NAME: overhead, sql, verdicts, schema, chart, document, pipeline, plan, eval, trace,
-local (needs stageagent[local]), all. `--instructions` (overhead only) counts CPU
-instructions per iteration under valgrind: stable under any machine load.
+serve, local (needs stageagent[local]), all. `--instructions` (overhead only) counts
+CPU instructions per iteration under valgrind: stable under any machine load.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ SUITES = {
     "local": "bench.local_model_bench",
     "eval": "bench.eval_bench",
     "trace": "bench.trace_bench",
+    "serve": "bench.serve_bench",
 }
 
 

@@ -7,6 +7,7 @@
     stageagent tool NAME [--db URL] [--args JSON] [--sql SELECT | --state JSON]
     stageagent eval --dataset FILE --stage sql|chart|document|report --model ID ...
     stageagent eval diff A.json B.json   (see stageagent.evals.cli)
+    stageagent serve [--config FILE] [--host H] [--port N] [--script FILE]  (stageagent.serve.cli)
 
 `report` streams progress to stderr and writes the report files (see `stageagent.report`).
 Without `--db` it uses the demo SQLite database, created once under the user cache dir
@@ -547,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .plan.cli import add_plan_parser  # stageagent plan ...: see stageagent.plan.cli
 
     add_plan_parser(sub)
+    from .serve.cli import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 

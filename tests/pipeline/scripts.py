@@ -149,3 +149,23 @@ def happy_model(result: QueryResult, *, chart: bool = True) -> PipelineModel:
     if chart:
         turns["chart"] = chart_turns()
     return PipelineModel(turns)
+
+
+def cli_script(expected: QueryResult) -> dict[str, Any]:
+    """The pipeline's turns as `--script` JSON (same turns as the in-process tests);
+    also what `stageagent serve --script` plays."""
+    fmt = json.dumps({"sql": SQL, "columns": expected.column_names,
+                      "row_count": expected.row_count, "notes": ""})
+    return {
+        "sql": [[{"tool": "schema_discovery", "args": {"tables": ["orders", "order_items",
+                                                                 "products"]}}],
+                {"tool": "sql_validator", "args": {"sql": SQL}},
+                {"tool": "sql_executor", "args": {"sql": SQL}},
+                "Revenue per category for 2024, cancelled orders excluded.", fmt],
+        "chart": [{"tool": "data_analyzer"},
+                  {"tool": "chart_generator", "args": {"chart_type": "bar", "x": "category",
+                                                       "y": "revenue", "title": CHART_TITLE}},
+                  "A bar chart of revenue per category."],
+        "document": [{"tool": "consistency_validator", "args": {"text": document_text(expected)}},
+                     document_text(expected)],
+    }

@@ -20,6 +20,7 @@ from .scripts import (
     CHART_TITLE,
     QUESTION,
     SQL,
+    cli_script,
     document_text,
     expected_result,
     happy_model,
@@ -42,25 +43,6 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     return subprocess.run([sys.executable, "-m", "stageagent", *args], capture_output=True,
                           text=True, env=_env(tmp_path, **env), timeout=120, cwd=tmp_path,
                           check=False)
-
-
-def _script(expected) -> dict:
-    """The pipeline's turns as `--script` JSON (same turns as the in-process tests)."""
-    fmt = json.dumps({"sql": SQL, "columns": expected.column_names,
-                      "row_count": expected.row_count, "notes": ""})
-    return {
-        "sql": [[{"tool": "schema_discovery", "args": {"tables": ["orders", "order_items",
-                                                                 "products"]}}],
-                {"tool": "sql_validator", "args": {"sql": SQL}},
-                {"tool": "sql_executor", "args": {"sql": SQL}},
-                "Revenue per category for 2024, cancelled orders excluded.", fmt],
-        "chart": [{"tool": "data_analyzer"},
-                  {"tool": "chart_generator", "args": {"chart_type": "bar", "x": "category",
-                                                       "y": "revenue", "title": CHART_TITLE}},
-                  "A bar chart of revenue per category."],
-        "document": [{"tool": "consistency_validator", "args": {"text": document_text(expected)}},
-                     document_text(expected)],
-    }
 
 
 def _check_report_dir(out: Path, expected) -> None:
@@ -111,7 +93,7 @@ def test_markdown_to_html_escapes_and_structures():
 def test_cli_report_end_to_end_in_a_subprocess(sqlite_path, sqlite_db, tmp_path):
     expected = expected_result(sqlite_db)
     script = tmp_path / "script.json"
-    script.write_text(json.dumps(_script(expected)))
+    script.write_text(json.dumps(cli_script(expected)))
     out = tmp_path / "out"
     proc = _cli(tmp_path, "report", QUESTION, "--db", f"sqlite:///{sqlite_path}",
                 "--script", str(script), "--out", str(out))
@@ -127,7 +109,7 @@ def test_cli_report_end_to_end_in_a_subprocess(sqlite_path, sqlite_db, tmp_path)
 def test_cli_report_without_db_uses_the_cached_demo_database(tmp_path, sqlite_db):
     expected = expected_result(sqlite_db)  # the demo data is deterministic: same result
     script = tmp_path / "script.json"
-    script.write_text(json.dumps(_script(expected)))
+    script.write_text(json.dumps(cli_script(expected)))
     proc = _cli(tmp_path, "report", QUESTION, "--script", str(script), "--out", "rep",
                 "--no-chart")
     assert proc.returncode == 0, proc.stderr

@@ -37,7 +37,7 @@ import httpx2
 
 from stageagent.tools.sql import Database
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 from tests.pipeline.scripts import QUESTION, cli_script, expected_result
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from stageagent.tools.sql import Database
 
-from stageagent.demo_db import create_demo_database
+from stageagent.tools.demo_db import create_demo_database
 from tests.pipeline.scripts import cli_script, expected_result
 
 from .server import ServerThread

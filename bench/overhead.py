@@ -228,7 +228,7 @@ async def memory_per_run(runs: int = 1000, turns: int = 5) -> float:
         return i
 
     rt.tools.register("echo", hold)  # same name: the stage is unchanged
-    rt._prepared.clear()
+    rt.clear_caches()
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]

@@ -578,7 +578,8 @@ class StageRun:
             return Stop("cancelled", "the consumer closed the event stream", propagate=True)
         if isinstance(exc, DeadlineExpired):
             return Stop("timeout", f"model {self.model.name!r} did not answer within "
-                                   f"timeouts.model_s = {exc.seconds:g} s", exc)
+                                   f"timeouts.model_s = {self.config.timeouts.model_s:g} s",
+                        exc)
         if isinstance(exc, ModelTimeoutError):
             return Stop("timeout", f"ModelTimeoutError: {exc}", exc)
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit

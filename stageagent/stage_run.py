@@ -125,8 +125,9 @@ class RunState:
     """Everything a run accumulates: conversation, spend, observations, current turn."""
 
     __slots__ = ("history", "spend", "runner", "ctx", "observations", "seen_calls",
-                 "iteration", "text", "calls", "usage", "cost", "window_tokens", "output",
-                 "final_text", "score", "critiques", "format_errors", "gate_report")
+                 "iteration", "response", "text", "calls", "usage", "cost", "window_tokens",
+                 "output", "final_text", "score", "critiques", "format_errors", "gate_report",
+                 "verdict")
 
     def __init__(self, spend: Spend):
         self.history: History | None = None
@@ -136,7 +137,8 @@ class RunState:
         self.observations: list[ToolResult] = []
         self.seen_calls: dict[Any, int] = {}
         self.iteration = 0
-        self.text = ""  # the current turn's text and tool calls
+        self.response: Any = None  # the current turn, its text and tool calls
+        self.text = ""
         self.calls: list[Any] = []
         self.usage: Any = None
         self.cost: float | None = None
@@ -148,6 +150,8 @@ class RunState:
         self.format_errors: list[str] = []
         #: the gate's verdict before the evaluators (format failure, grounding penalty)
         self.gate_report: QualityReport | None = None
+        #: how the stage ends after an answer (None: the critique went back, go on)
+        self.verdict: Stop | None = None
 
 
 class StageRun:
@@ -236,32 +240,23 @@ class StageRun:
 
     async def _events(self) -> AsyncIterator[ev.BaseEvent]:
         emit = self.emitter
-        prepared = self._prepared
         config = self.config
         s = RunState(Spend(self.runtime.price))
         stop: Stop
         try:
             self._arm()
             yield emit.stage_started(f"{self.model.provider}:{self.model.name}",
-                                     list(prepared.tools), config.max_iterations,
+                                     list(self._prepared.tools), config.max_iterations,
                                      config.quality_threshold)
             self._begin(s)
             while True:
                 request = self._next_turn(s)
                 if self._stream:
-                    response = None
-                    stream = self.model.stream(request)
-                    deadline = self._model_deadline()
-                    try:
-                        while (item := await next_within(stream, deadline)) is not None:
-                            if item.kind == "text_delta":
-                                yield emit.text_delta(item.text)
-                                if self._stop is not None:
-                                    raise self._stop
-                            elif item.kind == "complete":
-                                response = item.message
-                    finally:
-                        await stream.aclose()
+                    async for delta in self._streamed(s, request):
+                        yield delta
+                        if self._stop is not None:
+                            raise self._stop
+                    response = s.response
                 else:
                     response = await call_within(self.model.request(request),
                                                  config.timeouts.model_s)
@@ -270,59 +265,33 @@ class StageRun:
                     yield emit.thought(s.text)
                     if self._stop is not None:
                         raise self._stop
-                if s.calls:
-                    self._check_loop(s)
-                    for call in s.calls:
-                        yield emit.tool_called(call.id, call.name, call.arguments)
-                        if self._stop is not None:
-                            raise self._stop  # no tool starts after a stop request
-                    outcomes = await self._act(s)
-                    for outcome in outcomes:
-                        if outcome.approval is not None:
-                            yield self._approval(outcome)
-                            if self._stop is not None:
-                                raise self._stop
-                        yield self._observed(s, outcome)
+                if not s.calls:  # the answer: format it, check it is grounded, gate it
+                    async for event in self._answered(s):
+                        yield event
                         if self._stop is not None:
                             raise self._stop
-                    yield emit.iteration_completed(s.usage, s.cost, s.window_tokens)
+                    if s.verdict is not None:
+                        stop = s.verdict
+                        break
+                    continue
+                self._check_loop(s)
+                for call in s.calls:
+                    yield emit.tool_called(call.id, call.name, call.arguments)
+                    if self._stop is not None:
+                        raise self._stop  # no tool starts after a stop request
+                outcomes = await self._act(s)
+                for outcome in outcomes:
+                    if outcome.approval is not None:
+                        yield self._approval(outcome)
+                        if self._stop is not None:
+                            raise self._stop
+                    yield self._observed(s, outcome)
                     if self._stop is not None:
                         raise self._stop
-                    self._after_act(s, outcomes)
-                    continue
-                # the answer: format it, check it is grounded, gate it
-                s.final_text = s.text
-                if prepared.output_cls is not None:
-                    attempts = config.limits.format_retries + 1
-                    for attempt in range(1, attempts + 1):
-                        ok = await self._format(s, attempt)
-                        yield emit.make(ev.OutputFormatted, attempt=attempt, ok=ok,
-                                        errors=s.format_errors)
-                        if self._stop is not None:
-                            raise self._stop
-                        if ok:
-                            break
-                    grounding = self._ground(s)
-                    if grounding is not None:
-                        yield grounding
-                        if self._stop is not None:
-                            raise self._stop
-                if not prepared.evaluators and prepared.output_cls is None:
-                    yield emit.iteration_completed(s.usage, s.cost, s.window_tokens)
-                    stop = Stop("completed")
-                    break
-                passed = await self._gate(s)
-                yield emit.make(ev.QualityGate, score=s.score,
-                                threshold=config.quality_threshold, passed=passed,
-                                critiques=s.critiques)
+                yield emit.iteration_completed(s.usage, s.cost, s.window_tokens)
                 if self._stop is not None:
                     raise self._stop
-                yield emit.iteration_completed(s.usage, s.cost, s.window_tokens, s.score,
-                                               s.critiques)
-                if passed:
-                    stop = Stop("passed")
-                    break
-                self._retry_after_gate(s)
+                self._after_act(s, outcomes)
         except BaseException as exc:  # every way out ends the stage with a result
             stop = self._stop_for(exc)
             if stop.propagate:
@@ -337,6 +306,49 @@ class StageRun:
             s.spend.cost_usd,
             jsonable(s.output) if s.output is not None else (s.final_text or None),
             self.result.error)
+
+    async def _streamed(self, s: RunState, request: Any) -> AsyncIterator[ev.BaseEvent]:
+        """Think, streamed: the model's text deltas as events; the turn in `s.response`."""
+        s.response = None
+        stream = self.model.stream(request)
+        deadline = self._model_deadline()
+        try:
+            while (item := await next_within(stream, deadline)) is not None:
+                if item.kind == "text_delta":
+                    yield self.emitter.text_delta(item.text)
+                elif item.kind == "complete":
+                    s.response = item.message
+        finally:
+            await stream.aclose()
+
+    async def _answered(self, s: RunState) -> AsyncIterator[ev.BaseEvent]:
+        """The model answered: format, ground, gate. Sets `s.verdict` when the stage ends
+        (passed, completed); None means the critique went back and the loop goes on."""
+        emit, config, prepared = self.emitter, self.config, self._prepared
+        s.final_text, s.verdict = s.text, None
+        if prepared.output_cls is not None:
+            for attempt in range(1, config.limits.format_retries + 2):
+                ok = await self._format(s, attempt)
+                yield emit.make(ev.OutputFormatted, attempt=attempt, ok=ok,
+                                errors=s.format_errors)
+                if ok:
+                    break
+            grounding = self._ground(s)
+            if grounding is not None:
+                yield grounding
+        if not prepared.evaluators and prepared.output_cls is None:
+            yield emit.iteration_completed(s.usage, s.cost, s.window_tokens)
+            s.verdict = Stop("completed")
+            return
+        passed = await self._gate(s)
+        yield emit.make(ev.QualityGate, score=s.score, threshold=config.quality_threshold,
+                        passed=passed, critiques=s.critiques)
+        yield emit.iteration_completed(s.usage, s.cost, s.window_tokens, s.score,
+                                       s.critiques)
+        if passed:
+            s.verdict = Stop("passed")
+        else:
+            self._retry_after_gate(s)
 
     # --- the steps ---------------------------------------------------------------------
 

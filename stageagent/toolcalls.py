@@ -142,14 +142,8 @@ class ToolRunner:
         start = _clock()
         name = call.name
         tool = self.tools.get(name)
-        approval = None
         if tool is None:
-            if self._known(name):
-                text = (f"Tool {name!r} is not enabled in stage {self.stage!r}. "
-                        f"Available tools: {self._available}.")
-            else:
-                text = f"Unknown tool {name!r}. Available tools: {self._available}."
-            return self._fail(call, text, start)
+            return self._fail(call, self._not_available(name), start)
         if call.raw_arguments is not None:
             return self._fail(call, (
                 f"Arguments for tool {name!r} are not a JSON object: "
@@ -159,6 +153,7 @@ class ToolRunner:
             kwargs = tool.validate(call.arguments)
         except ValidationError as exc:
             return self._fail(call, format_validation_error(name, exc), start)
+        approval = None
         if tool.requires_approval:
             approval = await self._approve(tool, call, ctx)
             if not approval[0]:
@@ -167,12 +162,12 @@ class ToolRunner:
                                            "Do not retry it unchanged.", start, count=False)
                 outcome.approval = approval
                 return outcome
-        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         call_ctx = ctx
         if tool.takes_ctx:  # a context of its own: tools running together differ by call id
             call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
                                    deps=ctx.deps, state=ctx.state if state is None else state,
                                    tool_call_id=call.id)
+        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         try:
             coro = tool.start(kwargs, call_ctx)
             try:
@@ -181,22 +176,36 @@ class ToolRunner:
                 value = stop.value
             else:
                 value = await finish_within(coro, pending, timeout)
-        except ToolError as exc:
-            return self._fail(call, str(exc), start, approval=approval)
-        except DeadlineExpired:
-            return self._fail(call, f"Tool {name!r} timed out after {timeout:g} s.", start,
-                              approval=approval)
-        except asyncio.CancelledError as exc:
-            if _run_cancelled():
-                raise
-            # e.g. the tool awaited a future someone else cancelled: its own failure
-            return self._fail(call, f"Tool {name!r} raised CancelledError{_detail(exc)} "
-                                    "(the tool's own, not a cancellation of the run)",
-                              start, approval=approval)
-        except Exception as exc:  # noqa: BLE001 - the model sees it and may correct
-            return self._fail(call, f"Tool {name!r} raised {type(exc).__name__}: {exc}",
-                              start, approval=approval)
+        except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
+            return self._fail(call, self._failure(name, exc, timeout), start, approval=approval)
         self.failures[name] = 0
+        return self._succeeded(tool, call, value, start, approval)
+
+    def _not_available(self, name: str) -> str:
+        if self._known(name):
+            return (f"Tool {name!r} is not enabled in stage {self.stage!r}. "
+                    f"Available tools: {self._available}.")
+        return f"Unknown tool {name!r}. Available tools: {self._available}."
+
+    @staticmethod
+    def _failure(name: str, exc: BaseException, timeout: float | None) -> str:
+        """What the model is told about a call that raised; re-raises what is not the
+        tool's failure (a cancellation of the run, KeyboardInterrupt)."""
+        if isinstance(exc, ToolError):
+            return str(exc)
+        if isinstance(exc, DeadlineExpired):
+            return f"Tool {name!r} timed out after {timeout:g} s."
+        if isinstance(exc, asyncio.CancelledError) and not _run_cancelled():
+            # e.g. the tool awaited a future someone else cancelled: its own failure
+            return (f"Tool {name!r} raised CancelledError{_detail(exc)} (the tool's own, "
+                    "not a cancellation of the run)")
+        if not isinstance(exc, Exception):
+            raise exc
+        return f"Tool {name!r} raised {type(exc).__name__}: {exc}"
+
+    def _succeeded(self, tool: Tool, call: ToolCallPart, value: Any, start: float,
+                   approval: tuple[bool, str] | None) -> Outcome:
+        """The observation of a call that returned: its output as text, truncated."""
         text = value if type(value) is str else render_output(value)
         limit = tool.max_output_tokens or self._output_tokens
         truncated = False
@@ -205,8 +214,8 @@ class ToolRunner:
             truncated = cut is not text
             if truncated:
                 text = f"{cut}\n[... output truncated: showing {limit} of {total} tokens]"
-        result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
-                                      "is_error": False}, _RESULT_FIELDS)
+        result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
+                                      "content": text, "is_error": False}, _RESULT_FIELDS)
         return Outcome(result, (_clock() - start) * 1000, truncated, approval)
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:

@@ -97,6 +97,14 @@ def default_price(model: str, usage: Usage) -> float | None:
     return cost(model, usage)
 
 
+def _default_pricing() -> PriceFunction:
+    """The default table's `cost`, resolved now (`$STAGEAGENT_PRICES` read once, not per
+    call); the table remembers each model's lookup."""
+    from .pricing import default_prices
+
+    return default_prices().cost
+
+
 class Spend:
     """Usage and cost accumulated over iterations (of a stage or a run).
 
@@ -109,7 +117,7 @@ class Spend:
         # plain sums, not the Usage objects: a long run keeps nothing per call
         self._counts = [0, 0, 0, 0, 0]
         self.cost_usd: float | None = None
-        self._price = price or default_price
+        self._price = price or _default_pricing()
         self._unpriced = False
         self._estimated = False
 

@@ -73,7 +73,7 @@ async def finish_within(coro: Any, pending: Any, timeout: float | None) -> Any:
         handle.cancel()
 
 
-def _steps(awaitable: Any) -> Any:
+def steps_of(awaitable: Any) -> Any:
     """What `await awaitable` drives: the coroutine itself, or its `__await__()`."""
     return awaitable if type(awaitable) is types.CoroutineType else awaitable.__await__()
 
@@ -83,7 +83,7 @@ async def call_within(awaitable: Any, timeout: float | None) -> Any:
 
     The first step runs by hand: an answer that needs no suspension needs no timer.
     """
-    steps = _steps(awaitable)
+    steps = steps_of(awaitable)
     try:
         pending = steps.send(None)
     except StopIteration as done:
@@ -94,7 +94,7 @@ async def call_within(awaitable: Any, timeout: float | None) -> Any:
 async def next_within(stream: Any, deadline: float | None) -> Any:
     """The next item of an async iterator, or None at its end; `DeadlineExpired` when
     loop time `deadline` passes first (None: no deadline)."""
-    steps = _steps(stream.__anext__())
+    steps = steps_of(stream.__anext__())
     try:
         pending = steps.send(None)
     except StopIteration as done:

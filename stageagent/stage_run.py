@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 from . import events as ev
 from .budget import History, Spend
 from .construct import construct, every_field, trusted
-from .deadline import DeadlineExpired, call_within, next_within
+from .deadline import DeadlineExpired, call_within, finish_within, next_within, steps_of as _steps
 from .events import Emitter, StopReason
 from .exceptions import ModelTimeoutError, StageAgentError
 from .formatting import format_instruction, jsonable, parse_output, retry_instruction
@@ -127,7 +127,7 @@ class RunState:
     __slots__ = ("history", "spend", "runner", "ctx", "observations", "seen_calls",
                  "iteration", "response", "text", "calls", "usage", "cost", "window_tokens",
                  "output", "final_text", "score", "critiques", "format_errors", "gate_report",
-                 "verdict")
+                 "verdict", "budgeted", "model_name", "context_budget")
 
     def __init__(self, spend: Spend):
         self.history: History | None = None
@@ -152,6 +152,9 @@ class RunState:
         self.gate_report: QualityReport | None = None
         #: how the stage ends after an answer (None: the critique went back, go on)
         self.verdict: Stop | None = None
+        self.budgeted = False  # the stage has a token or cost budget
+        self.model_name = ""
+        self.context_budget: int | None = None
 
 
 class StageRun:
@@ -257,9 +260,14 @@ class StageRun:
                         if self._stop is not None:
                             raise self._stop
                     response = s.response
-                else:
-                    response = await call_within(self.model.request(request),
-                                                 config.timeouts.model_s)
+                else:  # stepped by hand: an answer without suspending needs no timer
+                    steps = _steps(self.model.request(request))
+                    try:
+                        pending = steps.send(None)
+                    except StopIteration as done:
+                        response = done.value
+                    else:
+                        response = await finish_within(steps, pending, config.timeouts.model_s)
                 self._think(s, response)
                 if s.text:
                     yield emit.thought(s.text)
@@ -274,7 +282,6 @@ class StageRun:
                         stop = s.verdict
                         break
                     continue
-                self._check_loop(s)
                 for call in s.calls:
                     yield emit.tool_called(call.id, call.name, call.arguments)
                     if self._stop is not None:
@@ -386,6 +393,10 @@ class StageRun:
         # after the earlier run's messages, which are trimmed like any turn
         task = len(history.messages) - 1
         history.pin(2 if task == 1 else 1, task=task)
+        s.model_name = self.model.name
+        s.context_budget = config.budget.context_tokens
+        s.budgeted = (config.budget.max_total_tokens is not None
+                      or config.budget.max_cost_usd is not None)
         s.ctx = ToolContext(run_id=self.emitter.run_id, stage=config.name, deps=self._deps,
                             state=self._state)
         s.runner = ToolRunner(prepared.tools, stage=config.name, known=rt.tools.__contains__,
@@ -404,10 +415,10 @@ class StageRun:
         self._active_task = self._current_task()  # what cancel() interrupts
         history = s.history
         assert history is not None
+        prepared = self._prepared
         request = trusted(ModelRequest, {
-            "messages": history.window(self.config.budget.context_tokens),
-            "tools": self._prepared.definitions, "settings": self._prepared.settings,
-            "output_schema": None}, _REQUEST_FIELDS)
+            "messages": history.window(s.context_budget), "tools": prepared.definitions,
+            "settings": prepared.settings, "output_schema": None}, _REQUEST_FIELDS)
         s.window_tokens = history.window_tokens
         return request
 
@@ -416,7 +427,8 @@ class StageRun:
         return None if model_s is None else asyncio.get_running_loop().time() + model_s
 
     def _think(self, s: RunState, response: Any) -> None:
-        """Take in the model's turn: history, usage and cost, its text and tool calls."""
+        """Take in the model's turn: history, usage and cost, its text and tool calls;
+        stop when a call repeats."""
         if response is None:
             raise Stop("error", "the model stream ended without a response")
         out_tokens = s.history.append(response)  # type: ignore[union-attr]
@@ -427,26 +439,22 @@ class StageRun:
                 "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1,
                 "estimated": True}, _USAGE_FIELDS)
         s.usage = usage
-        s.cost = s.spend.add(self.model.name, usage)
-        s.text, s.calls = _split(response.parts)
+        s.cost = s.spend.add(s.model_name, usage)
+        s.text, s.calls = text, calls = _split(response.parts)
         if self._log is not QUIET:
             self._log.bind(iteration=s.iteration).debug(
                 "model turn: {} tool call(s), {} chars of text, {} context tokens",
-                len(s.calls), len(s.text), s.window_tokens)
-
-    def _check_loop(self, s: RunState) -> None:
-        """Stop when a call repeats (same tool, same arguments) `loop_repeats` times."""
-        repeats = self.config.limits.loop_repeats
+                len(calls), len(text), s.window_tokens)
+        # the same call (tool and arguments) `loop_repeats` times: the model is stuck
         repeated = None
-        for call in s.calls:
+        for call in calls:
             key = _call_key(call)
             seen = s.seen_calls[key] = s.seen_calls.get(key, 0) + 1
-            if seen >= repeats:
+            if seen >= self.config.limits.loop_repeats:
                 repeated = call
         if repeated is not None:
-            raise Stop("loop_detected",
-                       f"tool {repeated.name!r} was called {repeats} times with the same "
-                       "arguments")
+            raise Stop("loop_detected", f"tool {repeated.name!r} was called "
+                       f"{self.config.limits.loop_repeats} times with the same arguments")
 
     async def _act(self, s: RunState) -> list[Outcome]:
         """Run the turn's tool calls; their results join the history."""
@@ -482,12 +490,15 @@ class StageRun:
 
     def _after_act(self, s: RunState, outcomes: list[Outcome]) -> None:
         """Stop when a tool's retry budget or the stage's token/cost budget is spent."""
-        if any(o.result.is_error for o in outcomes):  # only a failure spends a retry budget
-            for call in s.calls:
-                spent = s.runner.budget_spent(call.name)  # type: ignore[union-attr]
-                if spent:
-                    raise Stop("error", spent)
-        self._check_budget(s.spend)
+        for outcome in outcomes:
+            if outcome.result.is_error:  # only a failure spends a retry budget
+                for call in s.calls:
+                    spent = s.runner.budget_spent(call.name)  # type: ignore[union-attr]
+                    if spent:
+                        raise Stop("error", spent)
+                break
+        if s.budgeted:
+            self._check_budget(s.spend)
 
     async def _format(self, s: RunState, attempt: int) -> bool:
         """One format turn: the model writes the output as JSON, no tools. True if valid."""
@@ -503,7 +514,7 @@ class StageRun:
         response = await call_within(self.model.request(request),
                                      self.config.timeouts.model_s)
         history.append(response)
-        s.spend.add(self.model.name, response.usage)
+        s.spend.add(s.model_name, response.usage)
         output, errors = parse_output(response.text, cls)
         if response.tool_calls:
             output, errors = None, ["tools are not available in the format step"]
@@ -551,7 +562,8 @@ class StageRun:
 
     def _retry_after_gate(self, s: RunState) -> None:
         """The answer failed the gate: stop at a limit, or send the critique back."""
-        self._check_budget(s.spend)
+        if s.budgeted:
+            self._check_budget(s.spend)
         if s.iteration >= self.config.max_iterations:
             raise Stop("max_iterations")
         s.history.append(UserMessage(  # type: ignore[union-attr]

@@ -179,7 +179,14 @@ class ToolRunner:
         except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
             return self._fail(call, self._failure(name, exc, timeout), start, approval=approval)
         self.failures[name] = 0
-        return self._succeeded(tool, call, value, start, approval)
+        text = value if type(value) is str else render_output(value)
+        limit = tool.max_output_tokens or self._output_tokens
+        truncated = False
+        if len(text) > limit:  # a token is at least one character: shorter needs no count
+            text, truncated = self._truncated(text, limit)
+        result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
+                                      "is_error": False}, _RESULT_FIELDS)
+        return Outcome(result, (_clock() - start) * 1000, truncated, approval)
 
     def _not_available(self, name: str) -> str:
         if self._known(name):
@@ -203,20 +210,12 @@ class ToolRunner:
             raise exc
         return f"Tool {name!r} raised {type(exc).__name__}: {exc}"
 
-    def _succeeded(self, tool: Tool, call: ToolCallPart, value: Any, start: float,
-                   approval: tuple[bool, str] | None) -> Outcome:
-        """The observation of a call that returned: its output as text, truncated."""
-        text = value if type(value) is str else render_output(value)
-        limit = tool.max_output_tokens or self._output_tokens
-        truncated = False
-        if len(text) > limit:  # a token is at least one character: shorter needs no count
-            cut, total = self._counter.truncate(text, limit)
-            truncated = cut is not text
-            if truncated:
-                text = f"{cut}\n[... output truncated: showing {limit} of {total} tokens]"
-        result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
-                                      "content": text, "is_error": False}, _RESULT_FIELDS)
-        return Outcome(result, (_clock() - start) * 1000, truncated, approval)
+    def _truncated(self, text: str, limit: int) -> tuple[str, bool]:
+        """`text` cut to `limit` tokens, with a marker saying so."""
+        cut, total = self._counter.truncate(text, limit)
+        if cut is text:
+            return text, False
+        return f"{cut}\n[... output truncated: showing {limit} of {total} tokens]", True
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
         if self._approver is None:

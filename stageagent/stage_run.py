@@ -27,7 +27,7 @@ import sys
 import weakref
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Callable, Sequence
 
 from . import events as ev
 from .budget import History, Spend
@@ -63,7 +63,7 @@ if sys.version_info >= (3, 12):
     def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
         return asyncio.current_task  # implemented in C
 else:
-    from asyncio.tasks import _current_tasks  # what 3.11's Python current_task() reads
+    from asyncio.tasks import _current_tasks  # type: ignore[attr-defined]  # 3.11's source
 
     def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
         return partial(_current_tasks.get, loop)
@@ -185,11 +185,11 @@ class StageRun:
         self._stop: Stop | None = None  # set by cancel() or the deadline
         self._interrupting = False  # we cancelled the task to interrupt an await
         self._watchdog: Watchdog | None = None
-        self._ref: weakref.ref[StageRun] | None = None
+        self._ref: weakref.ref[Any] | None = None
         self._active_task: asyncio.Task[Any] | None = None
         self._current_task: Callable[[], Any] = asyncio.current_task
         self._log: Any = QUIET
-        self._gen = self._events()
+        self._gen: AsyncGenerator[ev.BaseEvent, None] = self._events()
 
     @property
     def run_id(self) -> str:
@@ -227,7 +227,8 @@ class StageRun:
         task = self._active_task
         # ag_await is None while the run sits at a yield (the consumer holds an event):
         # nothing to interrupt then, the request is seen at the next event boundary
-        if task is not None and not task.done() and self._gen.ag_await is not None \
+        awaiting = self._gen.ag_await  # type: ignore[attr-defined]
+        if task is not None and not task.done() and awaiting is not None \
                 and not self._interrupting:
             self._interrupting = True
             task.cancel()
@@ -241,7 +242,7 @@ class StageRun:
 
     # --- the loop: yields events, checks for a stop after each ---------------------------
 
-    async def _events(self) -> AsyncIterator[ev.BaseEvent]:
+    async def _events(self) -> AsyncGenerator[ev.BaseEvent, None]:
         emit = self.emitter
         config = self.config
         s = RunState(Spend(self.runtime.price))
@@ -255,10 +256,14 @@ class StageRun:
             while True:
                 request = self._next_turn(s)
                 if self._stream:
-                    async for delta in self._streamed(s, request):
-                        yield delta
-                        if self._stop is not None:
-                            raise self._stop
+                    deltas = self._streamed(s, request)
+                    try:
+                        async for delta in deltas:
+                            yield delta
+                            if self._stop is not None:
+                                raise self._stop
+                    finally:  # a stop between deltas closes the model's stream now
+                        await deltas.aclose()
                     response = s.response
                 else:  # stepped by hand: an answer without suspending needs no timer
                     steps = _steps(self.model.request(request))
@@ -274,10 +279,14 @@ class StageRun:
                     if self._stop is not None:
                         raise self._stop
                 if not s.calls:  # the answer: format it, check it is grounded, gate it
-                    async for event in self._answered(s):
-                        yield event
-                        if self._stop is not None:
-                            raise self._stop
+                    answer = self._answered(s)
+                    try:
+                        async for event in answer:
+                            yield event
+                            if self._stop is not None:
+                                raise self._stop
+                    finally:
+                        await answer.aclose()
                     if s.verdict is not None:
                         stop = s.verdict
                         break
@@ -314,7 +323,7 @@ class StageRun:
             jsonable(s.output) if s.output is not None else (s.final_text or None),
             self.result.error)
 
-    async def _streamed(self, s: RunState, request: Any) -> AsyncIterator[ev.BaseEvent]:
+    async def _streamed(self, s: RunState, request: Any) -> AsyncGenerator[ev.BaseEvent, None]:
         """Think, streamed: the model's text deltas as events; the turn in `s.response`."""
         s.response = None
         stream = self.model.stream(request)
@@ -326,9 +335,9 @@ class StageRun:
                 elif item.kind == "complete":
                     s.response = item.message
         finally:
-            await stream.aclose()
+            await stream.aclose()  # type: ignore[attr-defined]
 
-    async def _answered(self, s: RunState) -> AsyncIterator[ev.BaseEvent]:
+    async def _answered(self, s: RunState) -> AsyncGenerator[ev.BaseEvent, None]:
         """The model answered: format, ground, gate. Sets `s.verdict` when the stage ends
         (passed, completed); None means the critique went back and the loop goes on."""
         emit, config, prepared = self.emitter, self.config, self._prepared

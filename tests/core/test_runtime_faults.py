@@ -145,6 +145,7 @@ async def test_cancel_while_text_deltas_stream_stops_at_the_next_event():
             run.cancel()
     assert [e.type for e in events] == ["stage_started", "text_delta", "stage_completed"]
     assert events[-1].reason == "cancelled" and run.result.reason == "cancelled"
+    assert not leftover_tasks()  # the model's stream was closed, not left to the collector
 
 
 async def test_cancel_while_holding_the_answer_does_not_complete():

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Callable, 
 from . import events as ev
 from .budget import History, Spend
 from .construct import construct, every_field, trusted
-from .deadline import DeadlineExpired, call_within, finish_within, next_within, steps_of as _steps
+from .deadline import DeadlineExpired, call_within, finish_within, next_within, steps_of
 from .events import Emitter, StopReason
 from .exceptions import ModelTimeoutError, StageAgentError
 from .formatting import format_instruction, jsonable, parse_output, retry_instruction
@@ -266,7 +266,7 @@ class StageRun:
                         await deltas.aclose()
                     response = s.response
                 else:  # stepped by hand: an answer without suspending needs no timer
-                    steps = _steps(self.model.request(request))
+                    steps = steps_of(self.model.request(request))
                     try:
                         pending = steps.send(None)
                     except StopIteration as done:
@@ -604,8 +604,9 @@ class StageRun:
             task = self._current_task()
             if task is None or task.cancelling():  # the consumer's task was cancelled
                 return Stop("cancelled", "the consumer cancelled the run", propagate=True)
+            detail = f": {exc}" if str(exc) else ""
             return Stop("error", "CancelledError raised inside the run (the run itself was "
-                        f"not cancelled){_detail(exc)}", exc)
+                        f"not cancelled){detail}", exc)
         if isinstance(exc, GeneratorExit):
             self._log.info("stage closed by the consumer")
             return Stop("cancelled", "the consumer closed the event stream", propagate=True)
@@ -682,7 +683,3 @@ def _critique_turn(score: float, config: StageConfig, critiques: list[str]) -> s
             f"(score {score:.2f}, needed {config.quality_threshold:.2f}). Fix these "
             f"problems and answer again:\n{lines}")
 
-
-def _detail(exc: BaseException) -> str:
-    text = str(exc)
-    return f": {text}" if text else ""

@@ -2,9 +2,10 @@
 
 `History` holds a stage's conversation with each message's token count, counted once when
 the message is appended - never re-counted on later turns. `History.window(budget)` gives
-the messages for the next request: the system prompt and the task (the first user message)
-are pinned, then the newest turns that fit; an assistant turn with tool calls is dropped
-together with its results, never separated from them. The window only moves forward, so
+the messages for the next request: the system prompt and the task are pinned (the task may
+sit after an earlier run's history, in a follow-up), then the newest turns that fit; an
+assistant turn with tool calls is dropped together with its results, never separated
+from them. The window only moves forward, so
 trimming costs time proportional to what is dropped, not to the history length.
 
 `Spend` adds up usage and cost per iteration, stage and run.
@@ -25,7 +26,8 @@ MESSAGE_OVERHEAD = 4
 class History:
     """A conversation with per-message token counts and a forward-only trim window."""
 
-    __slots__ = ("messages", "tokens", "total", "window_tokens", "_encode", "_pinned", "_start")
+    __slots__ = ("messages", "tokens", "total", "window_tokens", "_encode", "_pinned", "_start",
+                 "_task")
 
     def __init__(self, counter: TokenCounter, messages: Sequence[Message] = ()):
         self._encode = counter.encoder()
@@ -34,6 +36,7 @@ class History:
         self.total = 0
         self._pinned = 0  # messages[:_pinned] are always sent
         self._start = 0  # first unpinned message still in the window
+        self._task = -1  # a pinned message after the pinned prefix (-1: none)
         #: tokens of the messages `window()` returns
         self.window_tokens = 0
         for message in messages:
@@ -49,10 +52,18 @@ class History:
         self.window_tokens += n
         return n
 
-    def pin(self, count: int) -> None:
-        """Pin the first `count` messages (system prompt + task): never trimmed."""
-        self._pinned = min(count, len(self.messages))
-        self._start = self._pinned
+    def pin(self, count: int, task: int = -1) -> None:
+        """Pin the first `count` messages and the message at index `task`: never trimmed.
+
+        A pinned assistant turn keeps the tool results answering it, so the prefix is
+        extended over them; `task` must be a user message (it has no results).
+        """
+        msgs = self.messages
+        count = min(count, len(msgs))
+        while count < len(msgs) and msgs[count].role == "tool":
+            count += 1
+        self._pinned = self._start = count
+        self._task = task if task >= count else -1
 
     def window(self, budget: int | None) -> list[Any]:
         """The messages to send, trimmed to `budget` tokens (see module docstring)."""
@@ -66,10 +77,13 @@ class History:
                     end += 1
                 if end >= n:
                     break  # never drop the newest unit: it is what the model must answer
-                self.window_tokens -= sum(self.tokens[self._start:end])
+                if self._start != self._task:
+                    self.window_tokens -= sum(self.tokens[self._start:end])
                 self._start = end
         if self._start == self._pinned:
             return msgs.copy()
+        if self._pinned <= self._task < self._start:
+            return [*msgs[:self._pinned], msgs[self._task], *msgs[self._start:]]
         return msgs[:self._pinned] + msgs[self._start:]
 
 
@@ -81,6 +95,14 @@ def default_price(model: str, usage: Usage) -> float | None:
     from .pricing import cost
 
     return cost(model, usage)
+
+
+def _default_pricing() -> PriceFunction:
+    """The default table's `cost`, resolved now (`$STAGEAGENT_PRICES` read once, not per
+    call); the table remembers each model's lookup."""
+    from .pricing import default_prices
+
+    return default_prices().cost
 
 
 class Spend:
@@ -95,7 +117,7 @@ class Spend:
         # plain sums, not the Usage objects: a long run keeps nothing per call
         self._counts = [0, 0, 0, 0, 0]
         self.cost_usd: float | None = None
-        self._price = price or default_price
+        self._price = price or _default_pricing()
         self._unpriced = False
         self._estimated = False
 

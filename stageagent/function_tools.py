@@ -34,6 +34,8 @@ class ToolContext:
 
     `state` is shared by every tool and evaluator of one stage run (and by the stages of
     one facade run): the SQL executor leaves its result there for the chart stage.
+    Parallel-safe tools running together each write a copy of it; the runner applies
+    their writes in call order when all are done (a later call's write wins).
     """
 
     run_id: str = ""
@@ -88,7 +90,11 @@ class Tool:
         timeout: float | None = None,
         max_retries: int = 2,
         max_output_tokens: int | None = None,
+        parallel_safe: bool | None = None,
     ):
+        """`read_only`: the tool has no side effects outside the run. `parallel_safe`: it
+        may run concurrently with the other calls of its turn (default: `read_only`);
+        a tool whose result depends on another call's `ctx.state` write is not."""
         if not callable(function):
             raise ToolDefinitionError(f"tool function {function!r} is not callable")
         self.function = function
@@ -97,6 +103,7 @@ class Tool:
             raise ToolDefinitionError(
                 f"tool name {self.name!r} must be 1-64 characters of letters, digits, _ or -")
         self.read_only = read_only
+        self.parallel_safe = read_only if parallel_safe is None else parallel_safe
         self.requires_approval = requires_approval
         self.timeout = timeout
         if max_retries < 0:
@@ -186,6 +193,7 @@ class Tool:
 
     def __repr__(self) -> str:
         flags = [f for f, on in (("read_only", self.read_only),
+                                 ("parallel_safe", self.parallel_safe),
                                  ("requires_approval", self.requires_approval)) if on]
         return f"Tool({self.name!r}{', ' + ', '.join(flags) if flags else ''})"
 
@@ -200,13 +208,15 @@ def tool(
     timeout: float | None = None,
     max_retries: int = 2,
     max_output_tokens: int | None = None,
+    parallel_safe: bool | None = None,
 ) -> Any:
     """Decorator: `@tool` or `@tool(read_only=True, timeout=5)` makes a `Tool`."""
 
     def wrap(fn: Callable[..., Any]) -> Tool:
         return Tool(fn, name=name, description=description, read_only=read_only,
                     requires_approval=requires_approval, timeout=timeout,
-                    max_retries=max_retries, max_output_tokens=max_output_tokens)
+                    max_retries=max_retries, max_output_tokens=max_output_tokens,
+                    parallel_safe=parallel_safe)
 
     return wrap(function) if function is not None else wrap
 

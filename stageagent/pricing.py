@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -74,10 +74,15 @@ def _parse(data: dict[str, Any], path: str, base: "PriceTable | None") -> "Price
     return PriceTable(prices, aliases)
 
 
+_UNKNOWN = Price(-1.0, -1.0)  # a lookup that found nothing, as a cache entry
+
+
 @dataclass(frozen=True)
 class PriceTable:
     prices: dict[str, Price]
     aliases: dict[str, str]
+    #: lookups by model id, found or not (a run prices every turn of the same model)
+    _found: dict[str, Price] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, *overrides: str | Path, use_env: bool = True) -> "PriceTable":
@@ -99,6 +104,14 @@ class PriceTable:
 
     def lookup(self, model: str) -> Price | None:
         """The price of `model` (`provider:` prefix, `@url` and date suffix ignored)."""
+        price = self._found.get(model)
+        if price is None:
+            if len(self._found) > 1024:  # model ids come from configs: few, but bounded
+                self._found.clear()
+            price = self._found[model] = self._resolve(model) or _UNKNOWN
+        return None if price is _UNKNOWN else price
+
+    def _resolve(self, model: str) -> Price | None:
         provider, _, rest = model.partition(":")
         name = (rest if provider in ("anthropic", "openai") else model).split("@")[0]
         for candidate in (name, _DATE_SUFFIX.sub("", name)):

@@ -6,21 +6,23 @@ validation, a refusal by the approver, an exception, a timeout - never a crashed
 Consecutive failures of one tool are counted against its retry budget; the runtime ends
 the stage when a tool's budget is spent.
 
-Read-only tools asked for in the same turn run concurrently; other tools run one at a
-time in the order the model asked for them (they may have side effects).
+Parallel-safe tools asked for in the same turn run concurrently; other tools run one at
+a time in the order the model asked for them. Tools running concurrently each get a copy
+of the run's `state`; their writes are applied to the shared state in call order once
+all of them are done, so the outcome never depends on which call finished first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import types
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, Union
 
 from pydantic import ValidationError
 
 from .construct import every_field, trusted
+from .deadline import DeadlineExpired, finish_within
 from .exceptions import ToolError
 from .messages import ToolCallPart, ToolResult
 from .tokens import TokenCounter
@@ -56,57 +58,6 @@ class Outcome:
     duration_ms: float
     truncated: bool = False
     approval: tuple[bool, str] | None = None
-
-
-@types.coroutine
-def resume_suspended(coro: Any, pending: Any) -> Any:
-    """Go on driving a coroutine that was started by hand and suspended on `pending`
-    (what `await` would do), delivering sends and throws (cancellation) to it."""
-    while True:
-        try:
-            yield pending
-        except BaseException as exc:  # noqa: BLE001 - handed to the coroutine
-            try:
-                pending = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-            continue
-        try:
-            pending = coro.send(None)
-        except StopIteration as stop:
-            return stop.value
-
-
-async def _finish(coro: Any, pending: Any, timeout: float | None) -> Any:
-    """Drive a suspended tool coroutine to its end, under a timeout if there is one.
-
-    Only a coroutine that suspended gets here: one that returns without suspending
-    needs no timer (a timer can only fire while it waits), so the runner steps it
-    once by hand first. The timer cancels the current task; that cancellation becomes
-    TimeoutError only when it was ours (an outside cancel still propagates), as in
-    `asyncio.timeout`.
-    """
-    if timeout is None:
-        return await resume_suspended(coro, pending)
-    task = asyncio.current_task()
-    assert task is not None
-    cancelling = task.cancelling()
-    fired = False
-
-    def expire() -> None:
-        nonlocal fired
-        fired = True
-        task.cancel()
-
-    handle = asyncio.get_running_loop().call_later(timeout, expire)
-    try:
-        return await resume_suspended(coro, pending)
-    except asyncio.CancelledError:
-        if fired and task.uncancel() <= cancelling:
-            raise TimeoutError from None
-        raise
-    finally:
-        handle.cancel()
 
 
 class ToolRunner:
@@ -156,7 +107,7 @@ class ToolRunner:
         batch: list[ToolCallPart] = []
         for call in calls:
             tool = self.tools.get(call.name)
-            if tool is not None and tool.read_only and not tool.requires_approval:
+            if tool is not None and tool.parallel_safe and not tool.requires_approval:
                 batch.append(call)
                 continue
             if batch:
@@ -170,9 +121,14 @@ class ToolRunner:
     async def _concurrent(self, calls: list[ToolCallPart], ctx: ToolContext) -> list[Outcome]:
         if len(calls) == 1:
             return [await self.run_one(calls[0], ctx)]
-        tasks = [asyncio.ensure_future(self.run_one(c, ctx)) for c in calls]
+        before = dict(ctx.state)
+        states = [dict(before) for _ in calls]  # each call writes its own copy...
+        tasks = [asyncio.ensure_future(self.run_one(c, ctx, state))
+                 for c, state in zip(calls, states)]
         try:
-            return list(await asyncio.gather(*tasks))
+            outcomes = list(await asyncio.gather(*tasks))
+            apply_in_order(ctx.state, before, states)  # ...applied in call order
+            return outcomes
         finally:
             for task in tasks:  # cancellation of the run cancels running tools too
                 if not task.done():
@@ -180,18 +136,14 @@ class ToolRunner:
             if any(not t.done() for t in tasks):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def run_one(self, call: ToolCallPart, ctx: ToolContext) -> Outcome:
+    async def run_one(self, call: ToolCallPart, ctx: ToolContext,
+                      state: dict[str, Any] | None = None) -> Outcome:
+        """Run one call (with `state` instead of `ctx.state` when given)."""
         start = _clock()
         name = call.name
         tool = self.tools.get(name)
-        approval = None
         if tool is None:
-            if self._known(name):
-                text = (f"Tool {name!r} is not enabled in stage {self.stage!r}. "
-                        f"Available tools: {self._available}.")
-            else:
-                text = f"Unknown tool {name!r}. Available tools: {self._available}."
-            return self._fail(call, text, start)
+            return self._fail(call, self._not_available(name), start)
         if call.raw_arguments is not None:
             return self._fail(call, (
                 f"Arguments for tool {name!r} are not a JSON object: "
@@ -201,6 +153,7 @@ class ToolRunner:
             kwargs = tool.validate(call.arguments)
         except ValidationError as exc:
             return self._fail(call, format_validation_error(name, exc), start)
+        approval = None
         if tool.requires_approval:
             approval = await self._approve(tool, call, ctx)
             if not approval[0]:
@@ -209,11 +162,12 @@ class ToolRunner:
                                            "Do not retry it unchanged.", start, count=False)
                 outcome.approval = approval
                 return outcome
-        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         call_ctx = ctx
         if tool.takes_ctx:  # a context of its own: tools running together differ by call id
             call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
-                                   deps=ctx.deps, state=ctx.state, tool_call_id=call.id)
+                                   deps=ctx.deps, state=ctx.state if state is None else state,
+                                   tool_call_id=call.id)
+        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         try:
             coro = tool.start(kwargs, call_ctx)
             try:
@@ -221,28 +175,47 @@ class ToolRunner:
             except StopIteration as stop:
                 value = stop.value
             else:
-                value = await _finish(coro, pending, timeout)
-        except ToolError as exc:
-            return self._fail(call, str(exc), start, approval=approval)
-        except TimeoutError as exc:
-            text = (f"Tool {name!r} timed out after {timeout:g} s." if timeout is not None
-                    else f"Tool {name!r} raised TimeoutError: {exc}")
-            return self._fail(call, text, start, approval=approval)
-        except Exception as exc:  # noqa: BLE001 - the model sees it and may correct
-            return self._fail(call, f"Tool {name!r} raised {type(exc).__name__}: {exc}",
-                              start, approval=approval)
+                value = await finish_within(coro, pending, timeout)
+        except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
+            return self._fail(call, self._failure(name, exc, timeout), start, approval=approval)
         self.failures[name] = 0
         text = value if type(value) is str else render_output(value)
         limit = tool.max_output_tokens or self._output_tokens
         truncated = False
         if len(text) > limit:  # a token is at least one character: shorter needs no count
-            cut, total = self._counter.truncate(text, limit)
-            truncated = cut is not text
-            if truncated:
-                text = f"{cut}\n[... output truncated: showing {limit} of {total} tokens]"
+            text, truncated = self._truncated(text, limit)
         result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
                                       "is_error": False}, _RESULT_FIELDS)
         return Outcome(result, (_clock() - start) * 1000, truncated, approval)
+
+    def _not_available(self, name: str) -> str:
+        if self._known(name):
+            return (f"Tool {name!r} is not enabled in stage {self.stage!r}. "
+                    f"Available tools: {self._available}.")
+        return f"Unknown tool {name!r}. Available tools: {self._available}."
+
+    @staticmethod
+    def _failure(name: str, exc: BaseException, timeout: float | None) -> str:
+        """What the model is told about a call that raised; re-raises what is not the
+        tool's failure (a cancellation of the run, KeyboardInterrupt)."""
+        if isinstance(exc, ToolError):
+            return str(exc)
+        if isinstance(exc, DeadlineExpired):
+            return f"Tool {name!r} timed out after {timeout:g} s."
+        if isinstance(exc, asyncio.CancelledError) and not _run_cancelled():
+            # e.g. the tool awaited a future someone else cancelled: its own failure
+            return (f"Tool {name!r} raised CancelledError{_detail(exc)} (the tool's own, "
+                    "not a cancellation of the run)")
+        if not isinstance(exc, Exception):
+            raise exc
+        return f"Tool {name!r} raised {type(exc).__name__}: {exc}"
+
+    def _truncated(self, text: str, limit: int) -> tuple[str, bool]:
+        """`text` cut to `limit` tokens, with a marker saying so."""
+        cut, total = self._counter.truncate(text, limit)
+        if cut is text:
+            return text, False
+        return f"{cut}\n[... output truncated: showing {limit} of {total} tokens]", True
 
     async def _approve(self, tool: Tool, call: ToolCallPart, ctx: ToolContext) -> tuple[bool, str]:
         if self._approver is None:
@@ -264,3 +237,27 @@ class ToolRunner:
         result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
                                       "content": text, "is_error": True}, _RESULT_FIELDS)
         return Outcome(result, (_clock() - start) * 1000, False, approval)
+
+
+def _run_cancelled() -> bool:
+    """Whether the task running us is being cancelled (not just a CancelledError raised)."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc)
+    return f": {text}" if text else ""
+
+
+def apply_in_order(shared: dict[str, Any], base: dict[str, Any],
+                   states: Sequence[dict[str, Any]]) -> None:
+    """Apply what each copy of `base` changed to `shared`, copy after copy: a later call's
+    write wins over an earlier one's, whichever finished first."""
+    for state in states:
+        for key, value in state.items():
+            if key not in base or base[key] is not value:
+                shared[key] = value
+        for key in base:
+            if key not in state:
+                shared.pop(key, None)

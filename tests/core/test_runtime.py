@@ -263,18 +263,20 @@ async def test_stage_timeout_interrupts_a_hanging_model():
 
 
 async def test_stage_deadline_holds_when_only_the_consumer_waits():
-    # the run itself never suspends (instant model and tool), so no timer is armed:
-    # the deadline is checked at each iteration instead
+    # the run itself never suspends (instant model and tool): the deadline is seen when
+    # the consumer takes the next event
     model = FunctionModel(lambda request: call("add", {"a": len(request.messages), "b": 1}))
+    rt = make_runtime(add)
+    await rt.run(stage(tools=["add"]), "warm up", model=ScriptedModel(["ok"]))  # encodings
     config = stage(tools=["add"], max_iterations=100,
-                   timeouts=StageTimeouts(stage_s=0.05), limits=StageLimits(loop_repeats=50))
+                   timeouts=StageTimeouts(stage_s=0.2), limits=StageLimits(loop_repeats=50))
     events = []
-    async for event in make_runtime(add).run_stage(config, "x", model=model):
+    async for event in rt.run_stage(config, "x", model=model):
         events.append(event)
         if event.type == "iteration_completed":
-            await asyncio.sleep(0.02)  # a slow consumer
-    assert events[-1].reason == "timeout"
-    assert 2 <= events[-1].iterations < 10
+            await asyncio.sleep(0.05)  # a slow consumer
+    assert events[-1].reason == "timeout" and "0.2 s" in events[-1].error
+    assert events[-1].iterations < 10
 
 
 async def test_model_errors_end_the_stage_with_reason_error():

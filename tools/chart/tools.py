@@ -35,7 +35,7 @@ def _summary(spec: dict[str, Any]) -> dict[str, Any]:
     return {**spec, "data": {"values": f"<{rows} rows inline>"}}
 
 
-@tool(read_only=True)
+@tool(read_only=True, parallel_safe=False)  # writes ctx.state
 def data_analyzer(ctx: ToolContext) -> dict[str, Any]:
     """Analyse the SQL result: each column's role (temporal, quantitative, nominal, ordinal),
     cardinality and NULL count, the time column, and trends of the measures over time."""
@@ -44,7 +44,7 @@ def data_analyzer(ctx: ToolContext) -> dict[str, Any]:
     return analysis
 
 
-@tool(read_only=True)
+@tool(read_only=True, parallel_safe=False)  # writes ctx.state
 def chart_type_selector(ctx: ToolContext, intent: str = "") -> dict[str, Any]:
     """Recommend a chart type and the columns to encode for the SQL result.
 

@@ -241,7 +241,7 @@ def execute_query(db: "Database", sql: str, *, limit: int | None = None,
                        elapsed_ms=round(elapsed, 3))
 
 
-@tool(read_only=True)
+@tool(read_only=True, parallel_safe=False)  # writes ctx.state
 def sql_executor(ctx: ToolContext, sql: str, limit: int = 200) -> dict:
     """Run one read-only SELECT and return its columns and first rows.
 

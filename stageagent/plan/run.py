@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from .. import events as ev
 from ..events import BaseEvent, Emitter
 from ..exceptions import PlanReferenceError, PlanStateError
-from ..toolcalls import resume_suspended
+from ..deadline import resume_suspended
 from .announce import announce
 from .approval import Approvals
 from .model import ExecutionPlan, Step, progress

@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
-    from loguru import logger
+    from stageagent.log import get_logger
 
     from stageagent.cli import CLIError
 
@@ -43,7 +43,7 @@ def serve(args: argparse.Namespace) -> int:
         app = create_app(config)
     except (ServeConfigError, StoreError) as exc:
         raise CLIError(f"serve: {exc}") from None
-    logger.enable("stageagent.serve")  # the service's own warnings (not the runtime's logs)
+    get_logger().enable("stageagent.serve")  # the service's own warnings (not the runtime's logs)
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(f"stageagent serve: http://{host}:{config.port}/ (viewer), API under /v1; "
           f"databases: {', '.join(config.database_names())}; store: {config.store}"

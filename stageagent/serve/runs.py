@@ -19,10 +19,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from loguru import logger
 
 from stageagent import events as ev
 from stageagent.exceptions import MissingAPIKeyError, StageAgentError
+from stageagent.log import get_logger
 
 from .approvals import ApprovalBroker, UnknownApprovalError
 from .artifacts import report_artifacts, report_summary, stage_summary
@@ -34,7 +34,7 @@ from .store import RunRecord, RunStore
 from .workspace import Workspace
 from .writer import EventWriter, StoreThreads
 
-log = logger.bind(component="stageagent.serve")
+log = get_logger().bind(component="stageagent.serve")  # silent unless serve enables it
 
 INTERRUPTED = "the server stopped while the run was in flight"
 

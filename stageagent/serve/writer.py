@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from loguru import logger
+
+from stageagent.log import get_logger
 
 from .eventlog import Entry
 from .store import RunStore
 
-log = logger.bind(component="stageagent.serve")
+log = get_logger().bind(component="stageagent.serve")  # silent unless serve enables it
 
 
 class StoreThreads:

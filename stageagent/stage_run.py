@@ -458,6 +458,7 @@ class StageRun:
         stop when a call repeats."""
         if response is None:
             raise Stop("error", "the model stream ended without a response")
+        s.response = response
         out_tokens = s.history.append(response)  # type: ignore[union-attr]
         usage = response.usage
         if not usage.input_tokens and not usage.output_tokens:

@@ -151,3 +151,12 @@ def toolkit_at(ref: str) -> Toolkit:
             raise RegistryError(f"{ref!r} is a {type(obj).__name__}, not a stageagent Toolkit")
         kit = _toolkits[ref] = obj
     return kit
+
+
+def with_toolkit(ref: str | None, tools: Registry[Tool],
+                 evaluators: Registry[Any]) -> tuple[Registry[Tool], Registry[Any]]:
+    """`tools` and `evaluators`, plus those of the toolkit at `ref` they lack (given win)."""
+    if not ref:
+        return tools, evaluators
+    kit = toolkit_at(ref)
+    return tools.union(kit.tools), evaluators.union(kit.evaluators)

@@ -29,7 +29,6 @@ from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 from . import events as ev
 from .budget import History, PriceFunction, Spend
 from .construct import construct, every_field, trusted
-from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter, StopReason
 from .exceptions import StageAgentError, StageConfigError
 from .formatting import (
@@ -53,7 +52,7 @@ from .messages import (
 from .models import Model, infer_model
 from .models.base import ModelRequest
 from .quality import Candidate, QualityReport, evaluate_all
-from .registry import Registry
+from .registry import Registry, evaluator_registry, tool_registry, with_toolkit
 from .stage_config import StageConfig, StageConfigManager
 from .templating import PromptEnvironment
 from .tokens import TokenCounter
@@ -570,8 +569,9 @@ class StageAwareRuntime:
         stages: where stage names are resolved (default: bundled + user stage files,
             loaded on first use).
         model: a `Model` or model id that overrides every stage's `[model] id`.
-        tools: extra tools (Tool objects or typed functions), added to the built-ins.
-        evaluators: extra evaluators by name.
+        tools: the tools (Tool objects or typed functions) stages may name; a stage may
+            also name a toolkit of its own (`StageConfig.toolkit`, as the bundled stages do).
+        evaluators: the evaluators stages may name, by name.
         deps: default `ToolContext.deps` for tools.
         approver: async callable deciding on `requires_approval` tool calls.
         price: cost function (model name, usage) -> USD or None.
@@ -589,19 +589,9 @@ class StageAwareRuntime:
         prompts: PromptEnvironment | None = None,
         price: PriceFunction | None = None,
     ):
-        if isinstance(tools, Registry):
-            self.tools = tools
-        else:
-            self.tools = default_tools()
-            for item in tools or ():
-                t = tool_registry([item]).get(getattr(item, "name", getattr(item, "__name__", "")))
-                self.tools.register(t.name, t)
-        if isinstance(evaluators, Registry):
-            self.evaluators = evaluators
-        else:
-            self.evaluators = default_evaluators()
-            for name, item in (evaluators or {}).items():
-                self.evaluators.register(name, item)
+        self.tools = tools if isinstance(tools, Registry) else tool_registry(tools or ())
+        self.evaluators = (evaluators if isinstance(evaluators, Registry)
+                           else evaluator_registry(evaluators))
         self._stages = stages
         self.model = model
         self.deps = deps
@@ -645,18 +635,20 @@ class StageAwareRuntime:
         prepared = self._prepared.get(id(config))
         if prepared is not None and prepared.config is config:
             return prepared
+        known_tools, known_evaluators = with_toolkit(config.toolkit, self.tools,
+                                                     self.evaluators)
         tools: dict[str, Tool] = {}
         for index, name in enumerate(config.tools):
-            if name not in self.tools:
+            if name not in known_tools:
                 raise StageConfigError(f"unknown tool {name!r}", path=config.source,
                                        key=f"tools[{index}]")
-            tools[name] = self.tools.get(name)
+            tools[name] = known_tools.get(name)
         evaluators = []
         for index, name in enumerate(config.evaluators):
-            if name not in self.evaluators:
+            if name not in known_evaluators:
                 raise StageConfigError(f"unknown evaluator {name!r}", path=config.source,
                                        key=f"evaluators[{index}]")
-            evaluators.append(self.evaluators.get(name))
+            evaluators.append(known_evaluators.get(name))
         prepared = _Prepared(config=config, tools=tools,
                              definitions=[t.definition for t in tools.values()],
                              evaluators=evaluators, output_cls=config.output_model(),

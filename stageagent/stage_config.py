@@ -102,6 +102,9 @@ class StageConfig(_Strict):
     prompt: str | None = None
     #: ... or the template source inline (handy in notebooks)
     prompt_text: str | None = None
+    #: `"module:attr"` of the `Toolkit` the stage's tools and evaluators come from, when
+    #: the runtime is not given them itself (the bundled stages name the pipeline's)
+    toolkit: str | None = None
     tools: list[str] = Field(default_factory=list)
     evaluators: list[str] = Field(default_factory=list)
     quality_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
@@ -205,7 +208,8 @@ class StageConfigManager:
 
     Search order: the bundled `stageagent.stages`, then `$STAGEAGENT_STAGES_PATH`, then
     `user_dirs` (later wins). References are checked at load time against the tool and
-    evaluator registries and the prompt search path.
+    evaluator registries given (none by default) plus the toolkit each stage names, and
+    against the prompt search path.
     """
 
     def __init__(
@@ -218,11 +222,11 @@ class StageConfigManager:
         prompts: Any = None,
         prompt_dirs: Iterable[str | Path] = (),
     ):
-        from .defaults import default_evaluators, default_tools
+        from .registry import evaluator_registry, tool_registry
         from .templating import PromptEnvironment
 
-        self.tools = tools if tools is not None else default_tools()
-        self.evaluators = evaluators if evaluators is not None else default_evaluators()
+        self.tools = tools if tools is not None else tool_registry()
+        self.evaluators = evaluators if evaluators is not None else evaluator_registry()
         self.user_dirs = [*env_dirs("STAGEAGENT_STAGES_PATH"), *(Path(d) for d in user_dirs)]
         self.prompts = prompts or PromptEnvironment(
             [*(Path(d) for d in prompt_dirs), *env_dirs("STAGEAGENT_PROMPTS_PATH"),
@@ -252,15 +256,22 @@ class StageConfigManager:
     def validate(self, config: StageConfig) -> StageConfig:
         """Check a stage's references; raises StageConfigError naming file and key."""
         where = {"path": config.source}
+        from .exceptions import RegistryError
+        from .registry import with_toolkit
+
+        try:
+            tools, evaluators = with_toolkit(config.toolkit, self.tools, self.evaluators)
+        except RegistryError as exc:
+            raise StageConfigError(str(exc), key="toolkit", **where) from None
         for index, name in enumerate(config.tools):
-            if name not in self.tools:
+            if name not in tools:
                 raise StageConfigError(
-                    f"unknown tool {name!r} (known: {', '.join(self.tools.names())})",
+                    f"unknown tool {name!r} (known: {', '.join(tools.names()) or 'none'})",
                     key=f"tools[{index}]", **where)
         for index, name in enumerate(config.evaluators):
-            if name not in self.evaluators:
+            if name not in evaluators:
                 raise StageConfigError(
-                    f"unknown evaluator {name!r} (known: {', '.join(self.evaluators.names())})",
+                    f"unknown evaluator {name!r} (known: {', '.join(evaluators.names()) or 'none'})",
                     key=f"evaluators[{index}]", **where)
         if config.prompt:
             from .exceptions import PromptError
@@ -277,8 +288,6 @@ class StageConfigManager:
             except PromptError as exc:
                 raise StageConfigError(str(exc), key="prompt_text", **where) from None
         if config.output_schema:
-            from .exceptions import RegistryError
-
             try:
                 config.output_model()
             except RegistryError as exc:

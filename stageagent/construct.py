@@ -21,9 +21,9 @@ M = TypeVar("M", bound=BaseModel)
 _new = object.__new__
 # BaseModel's slot descriptors, called directly: cheaper than object.__setattr__ by name
 _set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields = BaseModel.__pydantic_fields_set__.__set__  # type: ignore[attr-defined]
-_set_extra = BaseModel.__pydantic_extra__.__set__  # type: ignore[attr-defined]
-_set_private = BaseModel.__pydantic_private__.__set__  # type: ignore[attr-defined]
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class Spec:

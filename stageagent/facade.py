@@ -19,7 +19,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -149,7 +149,7 @@ class ReportRun:
             False, stage, error, error_type, exception)
         return self._event(ev.RunFailed, error=error, error_type=error_type, failed_stage=stage)
 
-    async def _run(self) -> AsyncIterator[ev.BaseEvent]:
+    async def _run(self) -> AsyncGenerator[ev.BaseEvent, None]:
         facade, result = self.facade, self.result
         state: dict[str, Any] = {}  # ToolContext.state shared by the stages of this run
         started = time.monotonic()

@@ -24,7 +24,7 @@ import sys
 import weakref
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 
 from . import events as ev
 from .budget import History, PriceFunction, Spend
@@ -65,7 +65,7 @@ if sys.version_info >= (3, 12):
     def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
         return asyncio.current_task  # implemented in C
 else:
-    from asyncio.tasks import _current_tasks  # what 3.11's Python current_task() reads
+    from asyncio.tasks import _current_tasks  # type: ignore[attr-defined]  # 3.11's own read
 
     def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
         return partial(_current_tasks.get, loop)
@@ -170,7 +170,7 @@ class StageRun:
         self._interrupt()
 
     def _disarm(self) -> None:
-        if self._watchdog is not None:
+        if self._watchdog is not None and self._ref is not None:
             self._watchdog.forget(self._ref)
             self._watchdog = None
 
@@ -183,7 +183,7 @@ class StageRun:
         task = self._active_task
         # ag_await is None while the run sits at a yield (the consumer holds an event):
         # nothing to interrupt then, the flags are seen at the next step
-        if task is not None and not task.done() and self._gen.ag_await is not None:
+        if task is not None and not task.done() and self._gen.ag_await is not None:  # type: ignore[attr-defined]
             task.cancel()
 
     async def collect(self) -> StageResult:
@@ -195,7 +195,7 @@ class StageRun:
 
     # --- the loop --------------------------------------------------------------------
 
-    async def _run(self) -> AsyncIterator[ev.BaseEvent]:
+    async def _run(self) -> AsyncGenerator[ev.BaseEvent, None]:
         config = self.config
         prepared = self._prepared
         emit = self.emitter
@@ -462,6 +462,7 @@ class StageRun:
         self._finish(history, reason, final_text, output, score, critiques, iteration, spend,
                      error, exception)
         log.debug("stage ended: {}", reason)
+        assert self.result is not None  # _finish set it
         yield emit.stage_completed(
             reason, score, critiques, iteration, self.result.usage, spend.cost_usd,
             jsonable(output) if output is not None else (final_text or None), error)

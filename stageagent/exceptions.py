@@ -52,6 +52,10 @@ class RegistryError(StageAgentError):
     """A name that a registry (tools, evaluators, output schemas) does not know."""
 
 
+class ConstructionError(StageAgentError):
+    """A pydantic class that `stageagent.construct` cannot build without validation."""
+
+
 # --- tools ---------------------------------------------------------------------------
 
 

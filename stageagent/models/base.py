@@ -13,6 +13,7 @@ from typing import Any, AsyncGenerator, AsyncIterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..construct import constructible
 from ..messages import AssistantMessage, Message
 
 
@@ -61,6 +62,7 @@ class OutputSchema(BaseModel):
     description: str = ""
 
 
+@constructible
 class ModelRequest(BaseModel):
     """Everything a model call needs. Built by the runtime, read by adapters."""
 

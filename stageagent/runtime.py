@@ -670,12 +670,12 @@ class StageAwareRuntime:
                 if not _JINJA_SYNTAX.search(source):
                     template = source  # plain text: it renders to itself, no Jinja needed
                 else:
-                    self.prompts.check_source(source, name=f"{config.name}.prompt_text")
-                    template = self.prompts._env.from_string(source)
+                    template = self.prompts.compile(source, name=f"{config.name}.prompt_text")
                 self._templates[source] = template
             if type(template) is str:
                 return template
-            return self.prompts._render(template, f"{config.name}.prompt_text", variables)
+            return self.prompts.render_compiled(template, variables,
+                                                name=f"{config.name}.prompt_text")
         return config.description or f"You are the {config.name} stage."
 
     def resolve_model(self, config: StageConfig, model: Model | str | None) -> Model:

@@ -79,6 +79,9 @@ class StageBudget(_Strict):
 class StageTimeouts(_Strict):
     """`[timeouts]` in seconds."""
 
+    # `model_s` is a field, not pydantic API (older pydantic 2 warns about the prefix)
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
     stage_s: float | None = Field(default=600.0, gt=0)
     tool_s: float | None = Field(default=60.0, gt=0)
     model_s: float | None = Field(default=120.0, gt=0)

@@ -183,7 +183,8 @@ class StageRun:
         task = self._active_task
         # ag_await is None while the run sits at a yield (the consumer holds an event):
         # nothing to interrupt then, the flags are seen at the next step
-        if task is not None and not task.done() and self._gen.ag_await is not None:  # type: ignore[attr-defined]
+        waiting = self._gen.ag_await  # type: ignore[attr-defined]  # (typeshed lacks it)
+        if task is not None and not task.done() and waiting is not None:
             task.cancel()
 
     async def collect(self) -> StageResult:

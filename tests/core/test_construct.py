@@ -70,7 +70,8 @@ SAMPLES: dict[type[BaseModel], dict[str, Any]] = {
 
 
 def test_every_class_built_by_trusted_construction_has_a_sample():
-    built = set(constructible_classes())
+    # stageagent's own classes (tests here check classes of their own too)
+    built = {c for c in constructible_classes() if c.__module__.startswith("stageagent.")}
     assert built == set(SAMPLES), "add a sample for each new class (or drop the stale one)"
 
 

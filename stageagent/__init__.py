@@ -4,6 +4,9 @@ One thought-tool runtime (think, call tools, observe, repeat until the stage's q
 passes or a limit stops it), stages as data (`stages/*.toml`), typed event streams, and a
 report pipeline built on them. The public API is what this module exports; everything
 else is internal and may change.
+
+The public names are written once, in `_EXPORTS` (name -> module); `__all__` is derived from
+it, and tests/core/test_exported_members.py pins both the list and the static imports below.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ _EXPORTS: dict[str, str] = {
         "ToolApproval", "ToolCalled", "ToolResultEvent", "parse_event"
     ], ".events"),
     **dict.fromkeys([
-        "ContextTooLongError", "MalformedResponseError", "MissingAPIKeyError",
-        "ModelAuthError", "ModelBadRequestError", "ModelConnectionError", "ModelError",
-        "ModelOverloadedError", "ModelRateLimitError", "ModelTimeoutError",
+        "ConstructionError", "ContextTooLongError", "MalformedResponseError",
+        "MissingAPIKeyError", "ModelAuthError", "ModelBadRequestError", "ModelConnectionError",
+        "ModelError", "ModelOverloadedError", "ModelRateLimitError", "ModelTimeoutError",
         "OutputValidationError", "PromptError", "RecordingMismatchError", "RegistryError",
-        "ScriptError", "StageAgentError", "StageConfigError", "StreamInterruptedError",
-        "ToolDefinitionError", "ToolError", "UnknownModelError", "UnknownStageError"
+        "RunError", "ScriptError", "StageAgentError", "StageConfigError",
+        "StreamInterruptedError", "ToolDefinitionError", "ToolError", "UnknownModelError",
+        "UnknownStageError", "UserError"
     ], ".exceptions"),
     **dict.fromkeys(["disable_logging", "enable_logging"], ".log"),
     **dict.fromkeys([
@@ -45,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["StageAwareRuntime", "StageResult", "StageRun"], ".runtime"),
     **dict.fromkeys(["StageConfig", "StageConfigManager"], ".stage_config"),
     **dict.fromkeys(["PromptEnvironment"], ".templating"),
+    **dict.fromkeys(["Toolkit"], ".registry"),
     **dict.fromkeys(["Tool", "ToolContext", "tool"], ".function_tools"),
     **dict.fromkeys(["ApprovalRequest"], ".toolcalls"),
     **dict.fromkeys(["StageAwareFacade", "ReportResult", "ReportRun", "run_report_sync"],
@@ -75,12 +80,12 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
         ToolCalled, ToolResultEvent, parse_event
     )
     from .exceptions import (  # noqa: F401
-        ContextTooLongError, MalformedResponseError, MissingAPIKeyError, ModelAuthError,
-        ModelBadRequestError, ModelConnectionError, ModelError, ModelOverloadedError,
-        ModelRateLimitError, ModelTimeoutError, OutputValidationError, PromptError,
-        RecordingMismatchError, RegistryError, ScriptError, StageAgentError,
-        StageConfigError, StreamInterruptedError, ToolDefinitionError, ToolError,
-        UnknownModelError, UnknownStageError
+        ConstructionError, ContextTooLongError, MalformedResponseError, MissingAPIKeyError,
+        ModelAuthError, ModelBadRequestError, ModelConnectionError, ModelError,
+        ModelOverloadedError, ModelRateLimitError, ModelTimeoutError, OutputValidationError,
+        PromptError, RecordingMismatchError, RegistryError, RunError, ScriptError,
+        StageAgentError, StageConfigError, StreamInterruptedError, ToolDefinitionError,
+        ToolError, UnknownModelError, UnknownStageError, UserError
     )
     from .log import disable_logging, enable_logging  # noqa: F401
     from .messages import (  # noqa: F401
@@ -95,38 +100,10 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
     from .runtime import StageAwareRuntime, StageResult, StageRun  # noqa: F401
     from .stage_config import StageConfig, StageConfigManager  # noqa: F401
     from .templating import PromptEnvironment  # noqa: F401
+    from .registry import Toolkit  # noqa: F401
     from .function_tools import Tool, ToolContext, tool  # noqa: F401
     from .toolcalls import ApprovalRequest  # noqa: F401
     from .facade import ReportResult, ReportRun, StageAwareFacade, run_report_sync  # noqa: F401
     from .report import write_report  # noqa: F401
 
-__all__ = [
-    # report pipeline
-    "StageAwareFacade", "ReportResult", "ReportRun", "run_report_sync", "write_report",
-    # runtime
-    "StageAwareRuntime", "StageRun", "StageResult", "StageConfig", "StageConfigManager",
-    "PromptEnvironment", "History", "Spend",
-    # tools and quality
-    "Tool", "tool", "ToolContext", "ApprovalRequest", "Evaluator", "evaluator", "Candidate",
-    "QualityReport",
-    # models
-    "Model", "ModelRequest", "ModelSettings", "ScriptedModel", "FunctionModel", "call",
-    "infer_model",
-    # messages
-    "Message", "MessagesAdapter", "SystemMessage", "UserMessage", "AssistantMessage",
-    "ToolReturnMessage", "ToolResult", "TextPart", "ThinkingPart", "ToolCallPart", "Usage",
-    # events
-    "Event", "BaseEvent", "Emitter", "StopReason", "parse_event", "RunStarted", "RunCompleted",
-    "RunFailed", "StageStarted", "StageCompleted", "Thought", "TextDeltaEvent", "ToolCalled",
-    "ToolApproval", "ToolResultEvent", "IterationCompleted", "QualityGate", "OutputFormatted",
-    "GroundingChecked",
-    # errors
-    "StageAgentError", "StageConfigError", "UnknownStageError", "PromptError", "RegistryError",
-    "ToolDefinitionError", "ToolError", "ModelError", "UnknownModelError", "MissingAPIKeyError",
-    "ModelAuthError", "ModelBadRequestError", "ContextTooLongError", "ModelRateLimitError",
-    "ModelOverloadedError", "ModelTimeoutError", "ModelConnectionError",
-    "StreamInterruptedError", "MalformedResponseError", "ScriptError", "OutputValidationError",
-    "RecordingMismatchError",
-    # logging
-    "enable_logging", "disable_logging",
-]
+__all__ = list(_EXPORTS)

@@ -415,12 +415,12 @@ def _jsonable(value: Any) -> Any:
 async def _tool(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from stageagent.defaults import default_tools
     from stageagent.function_tools import ToolContext, format_validation_error
+    from stageagent.tools import TOOLKIT
     from stageagent.tools.deps import ReportDeps
     from stageagent.tools.results import STATE_SQL_RESULT, QueryResult
 
-    registry = default_tools()
+    registry = TOOLKIT.tools
     if args.name not in registry:
         raise CLIError(f"unknown tool {args.name!r} (known: {', '.join(registry.names())})")
     arguments = _json_arg(args.args, "--args")

@@ -8,22 +8,78 @@ table computed once. Everything that comes from outside is still validated.
 A `default_factory` that builds a frozen model (e.g. `Usage`) is called once per class:
 the instance is immutable, so sharing it is safe. Mutable defaults (lists, dicts) are
 built fresh for every instance.
+
+Writing pydantic's instance slots directly skips everything validation would run, so a
+class built this way may have nothing that runs there: no private attributes, no
+`model_post_init`, no validators, no aliases, no shared mutable defaults, no extra fields.
+`@constructible` (and the first `spec_of` / `every_field` of a class) refuses such a class
+with a `ConstructionError` when it is defined; pydantic is pinned below 3 for the slots.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
+
+from .exceptions import ConstructionError
 
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=type[BaseModel])
 
 _new = object.__new__
 # BaseModel's slot descriptors, called directly: cheaper than object.__setattr__ by name
 _set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields = BaseModel.__pydantic_fields_set__.__set__  # type: ignore[attr-defined]
-_set_extra = BaseModel.__pydantic_extra__.__set__  # type: ignore[attr-defined]
-_set_private = BaseModel.__pydantic_private__.__set__  # type: ignore[attr-defined]
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def construction_problems(cls: type[BaseModel]) -> list[str]:
+    """What in `cls` trusted construction would silently skip or share (empty: safe)."""
+    problems = []
+    if issubclass(cls, RootModel):
+        problems.append("it is a RootModel")
+    if cls.__private_attributes__:
+        problems.append(f"private attributes ({', '.join(sorted(cls.__private_attributes__))})")
+    if cls.model_post_init is not BaseModel.model_post_init:
+        problems.append("a model_post_init hook")
+    decorators = cls.__pydantic_decorators__
+    validators = [*decorators.validators, *decorators.field_validators,
+                  *decorators.root_validators, *decorators.model_validators]
+    if validators:
+        problems.append(f"validators ({', '.join(sorted(validators))})")
+    if cls.model_config.get("extra") == "allow":
+        problems.append("extra='allow'")
+    for name, info in cls.model_fields.items():
+        if info.alias or info.validation_alias or info.serialization_alias:
+            problems.append(f"an alias on field {name!r}")
+        if info.default_factory is None:
+            try:
+                hash(info.default)
+            except TypeError:
+                problems.append(f"a mutable plain default on field {name!r} "
+                                "(use default_factory)")
+    return problems
+
+
+_CHECKED: set[type] = set()
+
+
+def constructible(cls: C) -> C:
+    """Mark `cls` as built by trusted construction; refuses what construction cannot do."""
+    if cls not in _CHECKED:
+        problems = construction_problems(cls)
+        if problems:
+            raise ConstructionError(f"{cls.__module__}.{cls.__qualname__} cannot be built by "
+                                    f"stageagent.construct: it has {'; '.join(problems)}")
+        _CHECKED.add(cls)
+    return cls
+
+
+def constructible_classes() -> list[type[BaseModel]]:
+    """Every class checked for trusted construction so far (for tests)."""
+    return sorted(_CHECKED, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 
 class Spec:
@@ -37,6 +93,7 @@ class Spec:
     __slots__ = ("template", "factories")
 
     def __init__(self, cls: type[BaseModel]):
+        constructible(cls)
         template: dict[str, Any] = {}
         factories: list[tuple[str, Any]] = []
         for name, info in cls.model_fields.items():
@@ -84,6 +141,7 @@ def every_field(cls: type[BaseModel]) -> set[str]:
     work for the garbage collector."""
     names = _EVERY.get(cls)
     if names is None:
+        constructible(cls)
         names = _EVERY[cls] = set(cls.model_fields)
     return names
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from .construct import _SPECS, every_field, spec_of, trusted
+from .construct import constructible, every_field, spec_of, trusted
 from .jsontext import dumps_escaped
 from .messages import AssistantMessage, Usage
 
@@ -46,6 +46,12 @@ class BaseEvent(BaseModel):
     iteration: int = 0
     seq: int = 0
     ts: float = 0.0
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Every event is built by trusted construction: checked when it is defined."""
+        super().__pydantic_init_subclass__(**kwargs)
+        constructible(cls)
 
     def model_dump_json(self, **kwargs: Any) -> str:
         """JSON text of the event; always succeeds, lone surrogates included.
@@ -338,7 +344,7 @@ class Emitter:
     def make(self, cls: type[BaseEvent], **fields: Any) -> Any:
         """Any event; `fields` are its own fields (and optionally `stage`)."""
         self.seq = seq = self.seq + 1
-        spec = _SPECS.get(cls) or spec_of(cls)
+        spec = spec_of(cls)
         data = spec.template.copy()
         data["run_id"] = self.run_id
         data["stage"] = self.stage

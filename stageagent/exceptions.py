@@ -3,6 +3,32 @@
 Each error says *what* was wrong and *where*: the file and key for configuration, the
 template and variable for prompts, the tool and argument for tools, the provider and
 status for models. Catch `StageAgentError` to catch them all.
+
+StageAgentError
+ +-- UserError: the developer's mistake (code, stage file, set-up); retrying cannot help
+ |    +-- StageConfigError ............ a stage file or config: names file and key
+ |    |    +-- UnknownStageError
+ |    +-- PromptError ................. template missing, malformed, or variable not given
+ |    +-- RegistryError ............... unknown tool/evaluator/toolkit, bad "module:attr"
+ |    +-- ToolDefinitionError ......... a function that cannot become a tool
+ |    +-- ConstructionError ........... a class trusted construction cannot build
+ |    +-- ScriptError ................. a ScriptedModel used other than scripted
+ +-- ToolError: raised inside a tool on purpose; becomes an observation the model sees
+ +-- ModelError: a model call failed (`retryable` says whether a retry may help)
+ |    +-- UnknownModelError, MissingAPIKeyError, ModelAuthError
+ |    +-- ModelBadRequestError
+ |    |    +-- ContextTooLongError
+ |    +-- ModelRateLimitError, ModelOverloadedError, ModelTimeoutError  (retryable)
+ |    +-- ModelConnectionError (retryable)
+ |    |    +-- StreamInterruptedError
+ |    +-- MalformedResponseError
+ +-- RunError: a run could not produce what was asked, with correct code and config
+      +-- OutputValidationError ....... no valid output schema within the format retries
+      +-- RecordingMismatchError ...... a replayed request is not in the cassette
+
+A stage run itself does not raise for a run's failures: it ends with a `StageCompleted`
+whose reason says why. Exceptions are for misuse (UserError), for tools (ToolError), and for
+callers of the model adapters and replay directly.
 """
 
 from __future__ import annotations
@@ -14,10 +40,18 @@ class StageAgentError(Exception):
     """Base class of every stageagent error."""
 
 
+class UserError(StageAgentError):
+    """A developer's mistake - in code, a stage file or the set-up. Fix it; do not retry."""
+
+
+class RunError(StageAgentError):
+    """A run could not produce what was asked, although code and config are correct."""
+
+
 # --- configuration -------------------------------------------------------------------
 
 
-class StageConfigError(StageAgentError):
+class StageConfigError(UserError):
     """A stage file is malformed or names something that does not exist."""
 
     def __init__(self, message: str, *, path: str | Path | None = None, key: str | None = None):
@@ -39,7 +73,7 @@ class UnknownStageError(StageConfigError):
     """A stage name that no loaded stage file defines."""
 
 
-class PromptError(StageAgentError):
+class PromptError(UserError):
     """A prompt template is missing, malformed, or was rendered without a variable."""
 
     def __init__(self, message: str, *, template: str, variable: str | None = None):
@@ -48,14 +82,18 @@ class PromptError(StageAgentError):
         super().__init__(message)
 
 
-class RegistryError(StageAgentError):
+class RegistryError(UserError):
     """A name that a registry (tools, evaluators, output schemas) does not know."""
+
+
+class ConstructionError(UserError):
+    """A pydantic class that `stageagent.construct` cannot build without validation."""
 
 
 # --- tools ---------------------------------------------------------------------------
 
 
-class ToolDefinitionError(StageAgentError):
+class ToolDefinitionError(UserError):
     """A function cannot become a tool (unsupported signature, bad annotation...)."""
 
 
@@ -157,18 +195,18 @@ class MalformedResponseError(ModelError):
 # --- test doubles --------------------------------------------------------------------
 
 
-class ScriptError(StageAgentError):
+class ScriptError(UserError):
     """A `ScriptedModel` was asked for more turns than scripted, or not used up."""
 
 
 # --- runs ----------------------------------------------------------------------------
 
 
-class OutputValidationError(StageAgentError):
+class OutputValidationError(RunError):
     """The format phase could not produce the stage's output schema within its retries."""
 
 
-class RecordingMismatchError(StageAgentError):
+class RecordingMismatchError(RunError):
     """A replayed request is not in the cassette; the message shows the closest diff."""
 
 

@@ -62,10 +62,10 @@ def _param_docs(doc: str) -> tuple[str, dict[str, str]]:
     if block:
         current = None
         for line in block.group(1).splitlines():
-            m = re.match(r"^\s+(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
-            if m and (current is None or len(line) - len(line.lstrip()) <= 8):
-                current = m.group(1)
-                params[current] = m.group(2).strip()
+            arg = re.match(r"^\s+(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
+            if arg and (current is None or len(line) - len(line.lstrip()) <= 8):
+                current = arg.group(1)
+                params[current] = arg.group(2).strip()
             elif current and line.strip():
                 params[current] += " " + line.strip()
     summary_lines = []
@@ -98,7 +98,7 @@ class Tool:
         if not callable(function):
             raise ToolDefinitionError(f"tool function {function!r} is not callable")
         self.function = function
-        self.name = name or getattr(function, "__name__", "")
+        self.name: str = name or str(getattr(function, "__name__", ""))
         if not _NAME_RE.match(self.name):
             raise ToolDefinitionError(
                 f"tool name {self.name!r} must be 1-64 characters of letters, digits, _ or -")
@@ -232,7 +232,7 @@ def _dict_validator(name: str, fields: dict[str, tuple[Any, Any]]) -> Any:
     from typing_extensions import NotRequired, TypedDict
 
     try:
-        shape = TypedDict(name, {  # type: ignore[misc,operator]
+        shape = TypedDict(name, {  # type: ignore[misc]
             n: (a if default is PydanticUndefined else NotRequired[a])
             for n, (a, default) in fields.items()})
         shape.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]

@@ -54,14 +54,14 @@ def run_logger(**extra: Any) -> Any:
 
 def get_logger() -> Any:
     """The loguru logger, with stageagent's records disabled unless enabled."""
-    logger = _state["logger"]
-    if logger is None:
+    cached: Any = _state["logger"]
+    if cached is None:
         from loguru import logger
 
         if not _state["enabled"]:
             logger.disable("stageagent")
-        _state["logger"] = logger
-    return logger
+        cached = _state["logger"] = logger
+    return cached
 
 
 def disable_logging() -> None:

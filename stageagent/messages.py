@@ -15,9 +15,11 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .construct import constructible
 from .jsontext import dumps
 
 
+@constructible
 class Usage(BaseModel):
     """Token usage of one model call (or a sum of them)."""
 
@@ -51,6 +53,7 @@ class Usage(BaseModel):
 # --- assistant parts -----------------------------------------------------------------
 
 
+@constructible
 class TextPart(BaseModel):
     """Model-written text (a thought, or the final answer when no tool is called)."""
 
@@ -69,6 +72,7 @@ class ThinkingPart(BaseModel):
     redacted: str | None = None
 
 
+@constructible
 class ToolCallPart(BaseModel):
     """A request by the model to call a tool."""
 
@@ -87,16 +91,19 @@ AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Field(dis
 # --- messages ------------------------------------------------------------------------
 
 
+@constructible
 class SystemMessage(BaseModel):
     role: Literal["system"] = "system"
     content: str
 
 
+@constructible
 class UserMessage(BaseModel):
     role: Literal["user"] = "user"
     content: str
 
 
+@constructible
 class AssistantMessage(BaseModel):
     """One model turn: text, thinking and tool calls, with usage and stop reason."""
 
@@ -116,6 +123,7 @@ class AssistantMessage(BaseModel):
         return [p for p in self.parts if p.kind == "tool_call"]
 
 
+@constructible
 class ToolResult(BaseModel):
     """The observation for one tool call: its (possibly truncated) content, ok or error."""
 
@@ -125,6 +133,7 @@ class ToolResult(BaseModel):
     is_error: bool = False
 
 
+@constructible
 class ToolReturnMessage(BaseModel):
     """All results answering one assistant turn's tool calls, in call order."""
 

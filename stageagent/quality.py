@@ -64,7 +64,7 @@ class FunctionEvaluator:
     def __init__(self, function: Callable[[Candidate], Any], *, name: str | None = None,
                  weight: float = 1.0):
         self.function = function
-        self.name = name or getattr(function, "__name__", "evaluator")
+        self.name: str = name or str(getattr(function, "__name__", "evaluator"))
         self.weight = weight
 
     async def evaluate(self, candidate: Candidate) -> QualityReport:

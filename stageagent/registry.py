@@ -53,10 +53,10 @@ class Registry(Generic[T]):
         self._coerce = coerce
 
     def register(self, name: str, item: object) -> T:
-        value = self._coerce(item) if self._coerce else item  # type: ignore[assignment]
-        self._items[name] = value  # type: ignore[assignment]
+        value: T = self._coerce(item) if self._coerce else item  # type: ignore[assignment]
+        self._items[name] = value
         self._lazy.pop(name, None)
-        return value  # type: ignore[return-value]
+        return value
 
     def register_lazy(self, name: str, ref: str) -> None:
         if name not in self._items:
@@ -111,7 +111,8 @@ def _as_tool(obj: object) -> Tool:
 def tool_registry(tools: Iterable[Any] | Mapping[str, Any] = ()) -> Registry[Tool]:
     """A tool registry holding `tools` (Tool objects or typed functions, or a name mapping)."""
     registry: Registry[Tool] = Registry("tool", coerce=_as_tool)
-    items = tools.items() if isinstance(tools, Mapping) else ((None, t) for t in tools)
+    items: Iterable[tuple[str | None, Any]] = (
+        tools.items() if isinstance(tools, Mapping) else ((None, t) for t in tools))
     for name, item in items:
         t = _as_tool(item)
         registry.register(name or t.name, t)
@@ -151,3 +152,12 @@ def toolkit_at(ref: str) -> Toolkit:
             raise RegistryError(f"{ref!r} is a {type(obj).__name__}, not a stageagent Toolkit")
         kit = _toolkits[ref] = obj
     return kit
+
+
+def with_toolkit(ref: str | None, tools: Registry[Tool],
+                 evaluators: Registry[Any]) -> tuple[Registry[Tool], Registry[Any]]:
+    """`tools` and `evaluators`, plus those of the toolkit at `ref` they lack (given win)."""
+    if not ref:
+        return tools, evaluators
+    kit = toolkit_at(ref)
+    return tools.union(kit.tools), evaluators.union(kit.evaluators)

@@ -18,7 +18,6 @@ import re
 from typing import Any, Iterable, Sequence
 
 from .budget import PriceFunction
-from .defaults import default_evaluators, default_tools, tool_registry
 from .events import Emitter
 from .exceptions import StageConfigError
 from .formatting import output_schema_for
@@ -26,7 +25,7 @@ from .function_tools import Tool
 from .lru import LRUCache
 from .messages import Message
 from .models import Model, infer_model
-from .registry import Registry
+from .registry import Registry, evaluator_registry, tool_registry, with_toolkit
 from .stage_config import StageConfig, StageConfigManager
 from .stage_run import PreparedStage, StageResult, StageRun
 from .templating import PromptEnvironment
@@ -48,8 +47,9 @@ class StageAwareRuntime:
         stages: where stage names are resolved (default: bundled + user stage files,
             loaded on first use).
         model: a `Model` or model id that overrides every stage's `[model] id`.
-        tools: extra tools (Tool objects or typed functions), added to the built-ins.
-        evaluators: extra evaluators by name.
+        tools: the tools (Tool objects or typed functions) stages may name; a stage may
+            also name a toolkit of its own (`StageConfig.toolkit`, as the bundled stages do).
+        evaluators: the evaluators stages may name, by name.
         deps: default `ToolContext.deps` for tools.
         approver: async callable deciding on `requires_approval` tool calls.
         price: cost function (model name, usage) -> USD or None.
@@ -67,19 +67,9 @@ class StageAwareRuntime:
         prompts: PromptEnvironment | None = None,
         price: PriceFunction | None = None,
     ):
-        if isinstance(tools, Registry):
-            self.tools = tools
-        else:
-            self.tools = default_tools()
-            for item in tools or ():
-                t = tool_registry([item]).get(getattr(item, "name", getattr(item, "__name__", "")))
-                self.tools.register(t.name, t)
-        if isinstance(evaluators, Registry):
-            self.evaluators = evaluators
-        else:
-            self.evaluators = default_evaluators()
-            for name, item in (evaluators or {}).items():
-                self.evaluators.register(name, item)
+        self.tools = tools if isinstance(tools, Registry) else tool_registry(tools or ())
+        self.evaluators = (evaluators if isinstance(evaluators, Registry)
+                           else evaluator_registry(evaluators))
         self._stages = stages
         self.model = model
         self.deps = deps
@@ -128,15 +118,17 @@ class StageAwareRuntime:
         prepared = self._prepared.get(id(config))
         if prepared is not None and prepared.config is config:
             return prepared
+        known_tools, known_evaluators = with_toolkit(config.toolkit, self.tools,
+                                                     self.evaluators)
         tools: dict[str, Tool] = {}
         for index, name in enumerate(config.tools):
-            if name not in self.tools:
+            if name not in known_tools:
                 raise StageConfigError(f"unknown tool {name!r}", path=config.source,
                                        key=f"tools[{index}]")
-            tools[name] = self.tools.get(name)
+            tools[name] = known_tools.get(name)
         evaluators = []
         for index, name in enumerate(config.evaluators):
-            if name not in self.evaluators:
+            if name not in known_evaluators:
                 raise StageConfigError(f"unknown evaluator {name!r}", path=config.source,
                                        key=f"evaluators[{index}]")
             evaluators.append(self.evaluators.get(name))
@@ -168,12 +160,12 @@ class StageAwareRuntime:
                 if not _JINJA_SYNTAX.search(source):
                     template = source  # plain text: it renders to itself, no Jinja needed
                 else:
-                    self.prompts.check_source(source, name=f"{config.name}.prompt_text")
-                    template = self.prompts._env.from_string(source)
+                    template = self.prompts.compile(source, name=f"{config.name}.prompt_text")
                 self._templates.put(source, template)
             if type(template) is str:
                 return template
-            return self.prompts._render(template, f"{config.name}.prompt_text", variables)
+            return self.prompts.render_compiled(template, variables,
+                                                name=f"{config.name}.prompt_text")
         return config.description or f"You are the {config.name} stage."
 
     def resolve_model(self, config: StageConfig, model: Model | str | None) -> Model:

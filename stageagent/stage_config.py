@@ -34,8 +34,9 @@ from typing import Any, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from .exceptions import StageConfigError, UnknownStageError
+from .exceptions import PromptError, RegistryError, StageConfigError, UnknownStageError
 from .models.base import ModelSettings
+from .registry import evaluator_registry, import_ref, tool_registry, with_toolkit
 
 #: the model a stage uses when its file names none (overridable per run)
 DEFAULT_MODEL = os.environ.get("STAGEAGENT_MODEL", "anthropic:claude-sonnet-4-6")
@@ -83,6 +84,9 @@ class StageBudget(_Strict):
 class StageTimeouts(_Strict):
     """`[timeouts]` in seconds."""
 
+    # `model_s` is a field, not pydantic API (older pydantic 2 warns about the prefix)
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
     stage_s: float | None = Field(default=600.0, gt=0)
     tool_s: float | None = Field(default=60.0, gt=0)
     model_s: float | None = Field(default=120.0, gt=0)
@@ -106,6 +110,9 @@ class StageConfig(_Strict):
     prompt: str | None = None
     #: ... or the template source inline (handy in notebooks)
     prompt_text: str | None = None
+    #: `"module:attr"` of the `Toolkit` the stage's tools and evaluators come from, when
+    #: the runtime is not given them itself (the bundled stages name the pipeline's)
+    toolkit: str | None = None
     tools: list[str] = Field(default_factory=list)
     evaluators: list[str] = Field(default_factory=list)
     quality_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
@@ -142,8 +149,6 @@ class StageConfig(_Strict):
         """The output schema class, imported on demand."""
         if not self.output_schema:
             return None
-        from .registry import import_ref
-
         ref = self.output_schema
         cls = ref if isinstance(ref, type) else import_ref(ref)
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
@@ -199,6 +204,21 @@ def parse_stage_file(path: Path) -> StageConfig:
         raise StageConfigError(str(exc), path=path) from None
 
 
+def _check_model_id(config: StageConfig) -> None:
+    """`[model] id` is `provider:model` with a provider stageagent has an adapter for."""
+    from .models import KNOWN_PROVIDERS
+
+    model_id = config.model.id
+    if ":" not in model_id:
+        raise StageConfigError(f"model id {model_id!r} is not 'provider:model'",
+                               key="model.id", path=config.source)
+    provider = model_id.partition(":")[0]
+    if provider not in KNOWN_PROVIDERS:
+        raise StageConfigError(
+            f"unknown model provider {provider!r} in {model_id!r} "
+            f"(known: {', '.join(KNOWN_PROVIDERS)})", key="model.id", path=config.source)
+
+
 def env_dirs(variable: str) -> list[Path]:
     value = os.environ.get(variable, "")
     return [Path(p) for p in value.split(os.pathsep) if p]
@@ -209,7 +229,8 @@ class StageConfigManager:
 
     Search order: the bundled `stageagent.stages`, then `$STAGEAGENT_STAGES_PATH`, then
     `user_dirs` (later wins). References are checked at load time against the tool and
-    evaluator registries and the prompt search path.
+    evaluator registries given (none by default) plus the toolkit each stage names, and
+    against the prompt search path.
     """
 
     def __init__(
@@ -222,11 +243,10 @@ class StageConfigManager:
         prompts: Any = None,
         prompt_dirs: Iterable[str | Path] = (),
     ):
-        from .defaults import default_evaluators, default_tools
         from .templating import PromptEnvironment
 
-        self.tools = tools if tools is not None else default_tools()
-        self.evaluators = evaluators if evaluators is not None else default_evaluators()
+        self.tools = tools if tools is not None else tool_registry()
+        self.evaluators = evaluators if evaluators is not None else evaluator_registry()
         self.user_dirs = [*env_dirs("STAGEAGENT_STAGES_PATH"), *(Path(d) for d in user_dirs)]
         self.prompts = prompts or PromptEnvironment(
             [*(Path(d) for d in prompt_dirs), *env_dirs("STAGEAGENT_PROMPTS_PATH"),
@@ -255,50 +275,40 @@ class StageConfigManager:
 
     def validate(self, config: StageConfig) -> StageConfig:
         """Check a stage's references; raises StageConfigError naming file and key."""
-        where = {"path": config.source}
-        for index, name in enumerate(config.tools):
-            if name not in self.tools:
-                raise StageConfigError(
-                    f"unknown tool {name!r} (known: {', '.join(self.tools.names())})",
-                    key=f"tools[{index}]", **where)
-        for index, name in enumerate(config.evaluators):
-            if name not in self.evaluators:
-                raise StageConfigError(
-                    f"unknown evaluator {name!r} (known: {', '.join(self.evaluators.names())})",
-                    key=f"evaluators[{index}]", **where)
-        if config.prompt:
-            from .exceptions import PromptError
-
-            try:
-                self.prompts.check(config.prompt)
-            except PromptError as exc:
-                raise StageConfigError(str(exc), key="prompt", **where) from None
-        elif config.prompt_text is not None:
-            from .exceptions import PromptError
-
-            try:
-                self.prompts.check_source(config.prompt_text, name=f"{config.name}.prompt_text")
-            except PromptError as exc:
-                raise StageConfigError(str(exc), key="prompt_text", **where) from None
+        self._check_names(config)
+        self._check_prompt(config)
         if config.output_schema:
-            from .exceptions import RegistryError
-
             try:
                 config.output_model()
             except RegistryError as exc:
-                raise StageConfigError(str(exc), key="output_schema", **where) from None
-        if ":" in config.model.id:
-            provider = config.model.id.partition(":")[0]
-            from .models import KNOWN_PROVIDERS
-
-            if provider not in KNOWN_PROVIDERS:
-                raise StageConfigError(
-                    f"unknown model provider {provider!r} in {config.model.id!r} "
-                    f"(known: {', '.join(KNOWN_PROVIDERS)})", key="model.id", **where)
-        else:
-            raise StageConfigError(f"model id {config.model.id!r} is not 'provider:model'",
-                                   key="model.id", **where)
+                raise StageConfigError(str(exc), key="output_schema",
+                                       path=config.source) from None
+        _check_model_id(config)
         return config
+
+    def _check_names(self, config: StageConfig) -> None:
+        """Every tool and evaluator is given to the manager or in the stage's toolkit."""
+        try:
+            tools, evaluators = with_toolkit(config.toolkit, self.tools, self.evaluators)
+        except RegistryError as exc:
+            raise StageConfigError(str(exc), key="toolkit", path=config.source) from None
+        for kind, names, known in (("tool", config.tools, tools),
+                                   ("evaluator", config.evaluators, evaluators)):
+            for index, name in enumerate(names):
+                if name not in known:
+                    raise StageConfigError(
+                        f"unknown {kind} {name!r} (known: {', '.join(known.names()) or 'none'})",
+                        key=f"{kind}s[{index}]", path=config.source)
+
+    def _check_prompt(self, config: StageConfig) -> None:
+        try:
+            if config.prompt:
+                self.prompts.check(config.prompt)
+            elif config.prompt_text is not None:
+                self.prompts.check_source(config.prompt_text, name=f"{config.name}.prompt_text")
+        except PromptError as exc:
+            key = "prompt" if config.prompt else "prompt_text"
+            raise StageConfigError(str(exc), key=key, path=config.source) from None
 
     def register(self, config: StageConfig) -> StageConfig:
         """Add (or replace) a stage built in code, validated like a file."""

@@ -99,15 +99,23 @@ class PromptEnvironment:
 
     def render_string(self, source: str, variables: dict[str, Any] | None = None,
                       *, name: str = "<string>") -> str:
+        return self.render_compiled(self.compile(source, name=name), variables, name=name)
+
+    def compile(self, source: str, *, name: str = "<string>") -> Any:
+        """An inline template, parsed once: render it with `render_compiled`."""
         from jinja2 import TemplateSyntaxError
 
         try:
-            template = self._env.from_string(source)
+            return self._env.from_string(source)
         except TemplateSyntaxError as exc:
             raise PromptError(f"prompt {name!r} line {exc.lineno}: {exc.message}",
                               template=name) from None
         except _UNPARSABLE as exc:
             raise _unparsable(f"prompt {name!r}", name, exc) from None
+
+    def render_compiled(self, template: Any, variables: dict[str, Any] | None = None,
+                        *, name: str = "<string>") -> str:
+        """Render a template from `compile`; a missing variable is a PromptError."""
         return self._render(template, name, variables or {})
 
     @staticmethod

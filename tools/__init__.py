@@ -2,10 +2,14 @@
 
 Imported lazily: naming a tool in a stage file does not import SQLAlchemy, sqlglot or
 vl-convert; the first call does. `BUILTIN_TOOLS` / `BUILTIN_EVALUATORS` map names to
-`"module:attribute"` references for `stageagent.registry`.
+`"module:attribute"` references; `TOOLKIT` holds them for the runtime - the bundled stage
+files name it (`toolkit = "stageagent.tools:TOOLKIT"`), which is how the pipeline hands
+its tools to the framework (the framework itself imports none of this package).
 """
 
 from pathlib import Path
+
+from stageagent.registry import Toolkit
 
 PATH = Path(__file__).parent
 
@@ -24,3 +28,5 @@ BUILTIN_EVALUATORS: dict[str, str] = {
     "chart_quality": "stageagent.tools.chart:chart_quality",
     "document_quality": "stageagent.tools.document:document_quality",
 }
+
+TOOLKIT = Toolkit(tools=BUILTIN_TOOLS, evaluators=BUILTIN_EVALUATORS)

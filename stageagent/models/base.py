@@ -9,10 +9,11 @@ assemble tool calls themselves (and never see a half-assembled one).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, AsyncIterator, Literal, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..construct import constructible
 from ..messages import AssistantMessage, Message
 
 
@@ -65,6 +66,7 @@ class OutputSchema(BaseModel):
     description: str = ""
 
 
+@constructible
 class ModelRequest(BaseModel):
     """Everything a model call needs. Built by the runtime, read by adapters."""
 
@@ -124,7 +126,7 @@ class Model(ABC):
     async def request(self, request: ModelRequest) -> AssistantMessage:
         """One complete response."""
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         """Deltas, then `StreamComplete`. Default: one request, replayed as deltas."""
         message = await self.request(request)
         for index, part in enumerate(message.parts):

@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -188,7 +188,7 @@ class ProviderModel(Model):
     async def request(self, request: ModelRequest) -> AssistantMessage:
         return await self._retrying(lambda: self._request_once(request))
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         """Deltas then `StreamComplete`; retried only while nothing was yielded yet."""
         attempt = 0
         delivered = 0

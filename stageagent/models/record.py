@@ -18,7 +18,7 @@ import difflib
 import hashlib
 import json
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -111,7 +111,7 @@ class RecordingModel(Model):
         self._write(request, "response", response=message.model_dump(mode="json"))
         return message
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         events: list[dict[str, Any]] = []
         try:
             async for event in self.model.stream(request):
@@ -191,7 +191,7 @@ class ReplayModel(Model):
             return final.message  # type: ignore[union-attr]
         return AssistantMessage.model_validate(entry["response"])
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         entry = self._take(request)
         if entry["kind"] == "response":  # recorded by request(): replay as deltas
             message = AssistantMessage.model_validate(entry["response"])

@@ -105,8 +105,8 @@ class ScriptedModel(Model):
             raise ScriptError(f"ScriptedModel {self._name!r}: {self.remaining} of "
                               f"{len(self._turns)} scripted turns were never requested")
 
-    async def __aexit__(self, exc_type: Any, *rest: object) -> None:
-        if exc_type is None:
+    async def __aexit__(self, *exc: object) -> None:
+        if not exc or exc[0] is None:
             self.assert_used_up()
 
 
@@ -134,5 +134,5 @@ class FunctionModel(Model):
         result = self._function(request)
         # an async function's coroutine is not a turn: awaiting it covers both kinds
         if not isinstance(result, _TURN_TYPES) and inspect.isawaitable(result):
-            result = await result  # type: ignore[misc]
-        return to_message(result, self._name)  # type: ignore[arg-type]
+            result = await result
+        return to_message(result, self._name)

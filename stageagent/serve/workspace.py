@@ -35,9 +35,12 @@ class Workspace:
                  tools: Iterable[Any] = ()):
         self.config = config
         self.approver = approver
-        from stageagent.defaults import default_tools
+        from stageagent.registry import tool_registry
+        from stageagent.tools import BUILTIN_TOOLS
 
-        self.registry = default_tools()
+        self.registry = tool_registry()  # the pipeline's tools, then the config's own
+        for name, ref in BUILTIN_TOOLS.items():
+            self.registry.register_lazy(name, ref)
         for item in tools:  # the registry turns typed functions into tools
             self.registry.register(getattr(item, "name", None) or item.__name__, item)
         self._stages: StageConfigManager | None = None

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 from stageagent import StageAwareRuntime, StageConfig, tool
@@ -50,3 +54,17 @@ def stage(name: str = "calc", **kwargs: Any) -> StageConfig:
 
 async def events_of(run: Any) -> list[Any]:
     return [e async for e in run]
+
+
+def load_bench(name: str) -> Any:
+    """`bench.<name>` from the repository, without putting the repository root on sys.path
+    (that would make `tools`, `evals`, ... importable a second time under top-level names)."""
+    if "bench" not in sys.modules:
+        root = Path(__file__).resolve().parents[2] / "bench"
+        spec = importlib.util.spec_from_file_location(
+            "bench", root / "__init__.py", submodule_search_locations=[str(root)])
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["bench"] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"bench.{name}")

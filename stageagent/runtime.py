@@ -131,7 +131,7 @@ class StageAwareRuntime:
             if name not in known_evaluators:
                 raise StageConfigError(f"unknown evaluator {name!r}", path=config.source,
                                        key=f"evaluators[{index}]")
-            evaluators.append(self.evaluators.get(name))
+            evaluators.append(known_evaluators.get(name))
         choice = config.model.tool_choice
         if choice not in (None, "auto", "required", "none") and choice not in tools:
             raise StageConfigError(

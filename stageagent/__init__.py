@@ -30,10 +30,11 @@ _EXPORTS: dict[str, str] = {
         "ConstructionError", "ContextTooLongError", "MalformedResponseError",
         "MissingAPIKeyError", "ModelAuthError", "ModelBadRequestError", "ModelConnectionError",
         "ModelError", "ModelOverloadedError", "ModelRateLimitError", "ModelTimeoutError",
-        "OutputValidationError", "PromptError", "RecordingMismatchError", "RegistryError",
-        "RunError", "ScriptError", "StageAgentError", "StageConfigError",
+        "OutputValidationError", "PlanError", "PlanGenerationError", "PlanReferenceError",
+        "PlanStateError", "PlanValidationError", "PromptError", "RecordingMismatchError",
+        "RegistryError", "RunError", "ScriptError", "StageAgentError", "StageConfigError",
         "StreamInterruptedError", "ToolDefinitionError", "ToolError", "UnknownModelError",
-        "UnknownStageError", "UserError"
+        "UnknownPlanError", "UnknownStageError", "UserError"
     ], ".exceptions"),
     **dict.fromkeys(["disable_logging", "enable_logging"], ".log"),
     **dict.fromkeys([
@@ -55,6 +56,10 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["StageAwareFacade", "ReportResult", "ReportRun", "run_report_sync"],
                     ".facade"),
     **dict.fromkeys(["write_report"], ".report"),
+    **dict.fromkeys(["ExecutionPlan", "PlanExecutor", "PlanOptions", "Step", "plan_json_schema",
+                     "validate_plan"], ".plan"),
+    **dict.fromkeys(["traced"], ".tracing"),
+    **dict.fromkeys(["run_sync"], ".syncrun"),
 }
 
 
@@ -83,9 +88,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
         ConstructionError, ContextTooLongError, MalformedResponseError, MissingAPIKeyError,
         ModelAuthError, ModelBadRequestError, ModelConnectionError, ModelError,
         ModelOverloadedError, ModelRateLimitError, ModelTimeoutError, OutputValidationError,
-        PromptError, RecordingMismatchError, RegistryError, RunError, ScriptError,
-        StageAgentError, StageConfigError, StreamInterruptedError, ToolDefinitionError,
-        ToolError, UnknownModelError, UnknownStageError, UserError
+        PlanError, PlanGenerationError, PlanReferenceError, PlanStateError,
+        PlanValidationError, PromptError, RecordingMismatchError, RegistryError, RunError,
+        ScriptError, StageAgentError, StageConfigError, StreamInterruptedError,
+        ToolDefinitionError, ToolError, UnknownModelError, UnknownPlanError,
+        UnknownStageError, UserError
     )
     from .log import disable_logging, enable_logging  # noqa: F401
     from .messages import (  # noqa: F401
@@ -105,5 +112,10 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real imports
     from .toolcalls import ApprovalRequest  # noqa: F401
     from .facade import ReportResult, ReportRun, StageAwareFacade, run_report_sync  # noqa: F401
     from .report import write_report  # noqa: F401
+    from .plan import (  # noqa: F401
+        ExecutionPlan, PlanExecutor, PlanOptions, Step, plan_json_schema, validate_plan
+    )
+    from .tracing import traced  # noqa: F401
+    from .syncrun import run_sync  # noqa: F401
 
 __all__ = list(_EXPORTS)

@@ -23,8 +23,14 @@ StageAgentError
  |    |    +-- StreamInterruptedError
  |    +-- MalformedResponseError
  +-- RunError: a run could not produce what was asked, with correct code and config
-      +-- OutputValidationError ....... no valid output schema within the format retries
-      +-- RecordingMismatchError ...... a replayed request is not in the cassette
+ |    +-- OutputValidationError ....... no valid output schema within the format retries
+ |    +-- RecordingMismatchError ...... a replayed request is not in the cassette
+ +-- PlanError: plan-and-execute (`stageagent.plan`)
+      +-- PlanValidationError ......... every problem of a plan, each naming step id and field
+      +-- PlanGenerationError ......... no valid plan from the model within its repairs
+      +-- PlanStateError .............. what the plan's state forbids (resume a rejected plan)
+      +-- UnknownPlanError ............ a plan id the store has no record of
+      +-- PlanReferenceError .......... a `${steps...}` reference its step cannot resolve
 
 A stage run itself does not raise for a run's failures: it ends with a `StageCompleted`
 whose reason says why. Exceptions are for misuse (UserError), for tools (ToolError), and for

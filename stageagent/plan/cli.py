@@ -102,14 +102,18 @@ class _Setup:
     """The runtime, catalog, models and database behind a plan command."""
 
     def __init__(self, opts: argparse.Namespace):
+        from stageagent.tools import TOOLKIT
         from stageagent.tools.deps import ReportDeps
         from stageagent.tools.sql import SQLQualityEvaluator
 
         from ..cli import MODEL_ENV, load_script, open_database
+        from ..registry import tool_registry
         from ..runtime import StageAwareRuntime
 
         self.db = open_database(opts.db)
-        self.runtime = StageAwareRuntime(evaluators={"sql_quality": SQLQualityEvaluator(self.db)},
+        # plans may call the pipeline's tools directly, so the runtime is given them
+        self.runtime = StageAwareRuntime(tools=tool_registry().union(TOOLKIT.tools),
+                                         evaluators={"sql_quality": SQLQualityEvaluator(self.db)},
                                          deps=ReportDeps(database=self.db))
         self.catalog = Catalog.from_runtime(self.runtime)
         self.scripts = load_script(opts.script) if opts.script else {}

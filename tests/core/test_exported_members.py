@@ -43,7 +43,12 @@ PUBLIC = sorted([
     "ModelBadRequestError", "ContextTooLongError", "ModelRateLimitError",
     "ModelOverloadedError", "ModelTimeoutError", "ModelConnectionError",
     "StreamInterruptedError", "MalformedResponseError", "ScriptError",
-    "OutputValidationError", "RecordingMismatchError",
+    "OutputValidationError", "RecordingMismatchError", "PlanError", "PlanValidationError",
+    "PlanGenerationError", "PlanStateError", "UnknownPlanError", "PlanReferenceError",
+    # plan-and-execute
+    "ExecutionPlan", "Step", "PlanOptions", "PlanExecutor", "validate_plan", "plan_json_schema",
+    # front doors: traces, sync entry points (notebooks)
+    "traced", "run_sync",
     # logging
     "enable_logging", "disable_logging",
 ])

@@ -12,7 +12,7 @@ from stageagent.display import LiveView, live, report_html, stage_result_html
 from stageagent.display.html import chart_html, sql_html
 from stageagent.exceptions import ModelConnectionError
 from stageagent.facade import StageAwareFacade
-from tests.core.helpers import make_runtime, stage
+from core.helpers import make_runtime, stage  # tests/ is on sys.path: its packages import by name
 from tests.pipeline.scripts import QUESTION, expected_result, happy_model
 
 HOSTILE = "Revenue <script>alert('x')</script> \u202e\u0000 & \U0001f4a5 per category?"

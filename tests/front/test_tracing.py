@@ -19,7 +19,7 @@ from stageagent import AssistantMessage, BaseEvent, ScriptedModel, TextPart, Usa
 from stageagent.exceptions import ModelConnectionError
 from stageagent.facade import StageAwareFacade
 from stageagent.tracing import CONTENT_ENV, SpanBuilder, tool_error_type, traced
-from tests.core.helpers import make_runtime, stage
+from core.helpers import make_runtime, stage  # tests/ is on sys.path: its packages import by name
 from tests.pipeline.scripts import QUESTION, document_text, expected_result, happy_model
 
 

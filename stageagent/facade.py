@@ -112,7 +112,7 @@ class ReportRun:
     async def display(self) -> ReportResult:
         """Run to the end with a live view in the notebook cell; returns the result."""
         from .display import live
-        return await live(self)  # type: ignore[no-any-return]
+        return await live(self)
 
     # --- the pipeline ----------------------------------------------------------------
 

@@ -241,7 +241,7 @@ class StageRun:
     async def display(self) -> StageResult:
         """Run to the end with a live view in the notebook cell; returns the result."""
         from .display import live
-        return await live(self)  # type: ignore[no-any-return]
+        return await live(self)
 
     async def collect(self) -> StageResult:
         """Run to the end, discarding events; returns the result."""
@@ -346,7 +346,7 @@ class StageRun:
                 elif item.kind == "complete":
                     s.response = item.message
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
 
     async def _answered(self, s: RunState) -> AsyncGenerator[ev.BaseEvent, None]:
         """The model answered: format, ground, gate. Sets `s.verdict` when the stage ends

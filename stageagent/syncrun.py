@@ -90,4 +90,4 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
         raise
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["value"]  # type: ignore[no-any-return]
+    return outcome["value"]

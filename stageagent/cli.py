@@ -188,7 +188,9 @@ def _missing_key_message(exc: Any) -> str:
     other = ("openai:gpt-4o (OPENAI_API_KEY)" if exc.variable == "ANTHROPIC_API_KEY"
              else "anthropic:claude-sonnet-4-6 (ANTHROPIC_API_KEY)")
     return (f"no API key for {exc.provider}: set the environment variable {exc.variable}, or "
-            f"choose another model with --model (or ${MODEL_ENV}), e.g. --model {other}")
+            f"choose another model with --model (or ${MODEL_ENV}), e.g. --model {other}, or "
+            f"--model local:smollm2 with `stageagent local-model serve` running (no key, "
+            f"no network; needs stageagent[local])")
 
 
 def _printable(text: str) -> str:
@@ -262,8 +264,22 @@ def _prepare(args: argparse.Namespace, stages: Any, db: Any,
         raise CLIError(_missing_key_message(exc)) from None
     except StageAgentError as exc:
         raise CLIError(f"model: {exc}") from None
+    _check_local_servers(models.values())
     check_out_dir(args.out)
     return facade, models, model
+
+
+def _check_local_servers(models: Any) -> None:
+    """A `local:` model whose server is not running fails now, with the command to run."""
+    from .local_server import LocalModelError, check_reachable
+
+    urls = {m.base_url for m in models if getattr(m, "capabilities", None) is not None
+            and m.capabilities.name == "llama-cpp-python" and m.base_url}
+    for url in sorted(urls):
+        try:
+            check_reachable(url)
+        except LocalModelError as exc:
+            raise CLIError(str(exc)) from None
 
 
 async def _report(args: argparse.Namespace) -> int:

@@ -62,6 +62,20 @@ def server_available() -> bool:
         return False
 
 
+def check_reachable(base_url: str) -> None:
+    """Raise `LocalModelError` unless a server answers `GET {base_url}/models` now - so a
+    command fails at start, with the fix, instead of after its retries."""
+    url = base_url.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
+            if reply.status == 200:
+                return
+    except (OSError, ValueError):
+        pass
+    raise LocalModelError(f"no local model server answers at {url}: start one with "
+                          f"`stageagent local-model serve` (or set $STAGEAGENT_LOCAL_MODEL_URL)")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))

@@ -36,3 +36,18 @@ def test_cli_names_the_bad_model_path(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().endswith(f"model file not found: {tmp_path / 'x.gguf'}")
     assert "Traceback" not in done.stderr
+
+
+def test_report_on_a_local_model_with_no_server_fails_at_start(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(STAGEAGENT_LOCAL_MODEL_URL=f"http://127.0.0.1:{free_port()}/v1",
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "stageagent", "report", "How many orders?",
+                           "--model", "local:smollm2", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "no local model server answers at http://127.0.0.1:" in done.stderr
+    assert "stageagent local-model serve" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "events.jsonl").exists()  # no run was started

@@ -61,6 +61,8 @@ class CLIError(Exception):
 
 def _err(message: str) -> None:
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    # whatever the message quotes (argv bytes that are not UTF-8 included) prints
+    one_line = one_line.encode("utf-8", "backslashreplace").decode("utf-8")
     print(f"{PROG}: error: {one_line}", file=sys.stderr)
 
 
@@ -96,6 +98,11 @@ def open_database(url: str | None, schema: str | None = None) -> Any:
     from stageagent.tools.sql import Database, DatabaseError
 
     target: str | Path = url if url else demo_database_path()
+    try:
+        str(target).encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that are not text: no driver can open them
+        raise CLIError(f"database: {_printable(str(target))} is not a usable URL or path: "
+                       f"it holds bytes that are not UTF-8") from None
     try:
         db = Database(target, schema=schema)
         db.ping()

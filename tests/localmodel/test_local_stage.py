@@ -9,21 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from stageagent import StageAwareRuntime, StageConfig, tool
+from core.helpers import add  # tests/ is on sys.path: its packages import by name
+from stageagent import StageAwareRuntime, StageConfig
 from stageagent.models import RecordingModel, ReplayModel, infer_model
 
 REASONS = {"passed", "completed", "max_iterations", "budget", "loop_detected"}
-
-
-@tool(read_only=True)
-async def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: the first addend
-        b: the second addend
-    """
-    return a + b
 
 
 def adder_stage(**model) -> StageConfig:

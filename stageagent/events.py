@@ -39,7 +39,7 @@ StopReason = Literal[
 class BaseEvent(BaseModel):
     """Common stamp of every event. Events are facts: frozen once made."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     run_id: str
     stage: str = ""
@@ -304,8 +304,9 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-StepEvent.model_rebuild()  # `Event` (recursive) is defined only now
-_adapter: TypeAdapter[Any] = TypeAdapter(Event)
+# built on first use, like the event classes (`defer_build`): the recursive `Event` of
+# `StepEvent` is resolved then, when it exists
+_adapter: TypeAdapter[Any] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> BaseEvent:

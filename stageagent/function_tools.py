@@ -47,7 +47,7 @@ class ToolContext:
 
 
 class _ArgsBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", arbitrary_types_allowed=False)
 
 
 def _param_docs(doc: str) -> tuple[str, dict[str, str]]:

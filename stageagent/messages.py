@@ -19,11 +19,15 @@ from .construct import constructible
 from .jsontext import dumps
 
 
+#: schemas are built on first use, not at import: `import stageagent` builds none
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 @constructible
 class Usage(BaseModel):
     """Token usage of one model call (or a sum of them)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -57,6 +61,8 @@ class Usage(BaseModel):
 class TextPart(BaseModel):
     """Model-written text (a thought, or the final answer when no tool is called)."""
 
+    model_config = _DEFERRED
+
     kind: Literal["text"] = "text"
     text: str
 
@@ -64,6 +70,8 @@ class TextPart(BaseModel):
 class ThinkingPart(BaseModel):
     """Extended-thinking block; kept in history verbatim (with its signature) because
     Anthropic requires it back unchanged on the next turn of a tool loop."""
+
+    model_config = _DEFERRED
 
     kind: Literal["thinking"] = "thinking"
     thinking: str = ""
@@ -75,6 +83,8 @@ class ThinkingPart(BaseModel):
 @constructible
 class ToolCallPart(BaseModel):
     """A request by the model to call a tool."""
+
+    model_config = _DEFERRED
 
     kind: Literal["tool_call"] = "tool_call"
     id: str
@@ -93,12 +103,16 @@ AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Field(dis
 
 @constructible
 class SystemMessage(BaseModel):
+    model_config = _DEFERRED
+
     role: Literal["system"] = "system"
     content: str
 
 
 @constructible
 class UserMessage(BaseModel):
+    model_config = _DEFERRED
+
     role: Literal["user"] = "user"
     content: str
 
@@ -106,6 +120,8 @@ class UserMessage(BaseModel):
 @constructible
 class AssistantMessage(BaseModel):
     """One model turn: text, thinking and tool calls, with usage and stop reason."""
+
+    model_config = _DEFERRED
 
     role: Literal["assistant"] = "assistant"
     parts: list[AssistantPart] = Field(default_factory=list)
@@ -127,6 +143,8 @@ class AssistantMessage(BaseModel):
 class ToolResult(BaseModel):
     """The observation for one tool call: its (possibly truncated) content, ok or error."""
 
+    model_config = _DEFERRED
+
     tool_call_id: str
     name: str
     content: str
@@ -137,6 +155,8 @@ class ToolResult(BaseModel):
 class ToolReturnMessage(BaseModel):
     """All results answering one assistant turn's tool calls, in call order."""
 
+    model_config = _DEFERRED
+
     role: Literal["tool"] = "tool"
     results: list[ToolResult]
 
@@ -146,8 +166,10 @@ Message = Annotated[
     Field(discriminator="role"),
 ]
 
-#: Validates/serialises a list of messages (e.g. a saved notebook history).
-MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+#: Validates/serialises a list of messages (e.g. a saved notebook history). Built on first
+#: use (`defer_build`), like every model here: `import stageagent` builds no schema.
+MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(
+    list[Message], config=ConfigDict(defer_build=True))
 
 
 def message_text(message: BaseModel) -> str:

@@ -43,13 +43,13 @@ DEFAULT_MODEL = os.environ.get("STAGEAGENT_MODEL", "anthropic:claude-sonnet-4-6"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class StageModel(_Strict):
     """`[model]`: the model id and its settings."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(default_factory=lambda: DEFAULT_MODEL)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -85,7 +85,7 @@ class StageTimeouts(_Strict):
     """`[timeouts]` in seconds."""
 
     # `model_s` is a field, not pydantic API (older pydantic 2 warns about the prefix)
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, protected_namespaces=())
 
     stage_s: float | None = Field(default=600.0, gt=0)
     tool_s: float | None = Field(default=60.0, gt=0)

@@ -20,7 +20,7 @@ from ..messages import AssistantMessage, Message
 class ToolDefinition(BaseModel):
     """What the model is told about a tool: name, description, JSON schema of arguments."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     description: str = ""
@@ -30,7 +30,7 @@ class ToolDefinition(BaseModel):
 class ModelSettings(BaseModel):
     """Sampling and transport settings; `None` means the provider's default."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     max_tokens: int | None = None
     temperature: float | None = None
@@ -59,7 +59,7 @@ class ModelSettings(BaseModel):
 class OutputSchema(BaseModel):
     """A JSON schema the response text must satisfy (the format phase)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     schema_: dict[str, Any] = Field(alias="schema")
@@ -70,7 +70,7 @@ class OutputSchema(BaseModel):
 class ModelRequest(BaseModel):
     """Everything a model call needs. Built by the runtime, read by adapters."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
 
     messages: list[Message]
     tools: list[ToolDefinition] = Field(default_factory=list)

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from . import events as ev
 from .events import Emitter
-from .exceptions import StageAgentError
+from .exceptions import PlanStateError, StageAgentError
 from .models import Model
 from .plan.executor import PlanExecutor
-from .plan.model import Step
+from .plan.approval import PlanApprover
+from .plan.model import ExecutionPlan, Step
 from .plan.run import PlanRun
 from .plan.runner import RuntimeStepRunner, StepContext, StepFailure
 from .plan.templates import report_plan
@@ -58,7 +59,8 @@ class ReportRun:
     """One facade run: iterate it for events; `result` is complete when it ends."""
 
     def __init__(self, facade: StageAwareFacade, question: str, *, chart: bool,
-                 model: ModelChoice, context: dict[str, Any], stream: bool, run_id: str):
+                 model: ModelChoice, context: dict[str, Any], stream: bool, run_id: str,
+                 approve_steps: Sequence[str] = (), approver: PlanApprover | None = None):
         self.facade = facade
         self.question = question
         self.emitter = Emitter(run_id)
@@ -68,7 +70,10 @@ class ReportRun:
         self.plan = report_plan(question, stages=facade.stage_map(chart=chart), chart=chart,
                                 document_sees_chart=facade.document_sees_chart,
                                 plan_id=f"report-{run_id}")
+        if approve_steps:
+            self.plan = with_approvals(self.plan, approve_steps)
         self.result.plan = self.plan
+        self._approver = approver
         self._model = model
         self._context = context
         self._stream = stream
@@ -103,6 +108,23 @@ class ReportRun:
             self._runner.cancel_stages()
         elif self._plan_run is not None:
             self._plan_run.cancel("the run was cancelled")
+
+    def _repr_html_(self) -> str:  # rich display in Jupyter, also while the run goes on
+        from .display import report_run_html
+        return report_run_html(self)
+
+    async def approve(self, approval_id: str, reason: str = "") -> None:
+        """Let a step that waits for approval run (`approval_requested` names the id)."""
+        await self._started_plan().approve(approval_id, "caller", reason)
+
+    async def reject(self, approval_id: str, reason: str = "") -> None:
+        """Refuse a step: it never runs and the report fails with `error_type` rejected."""
+        await self._started_plan().reject(approval_id, "caller", reason)
+
+    def _started_plan(self) -> PlanRun:
+        if self._plan_run is None:
+            raise PlanStateError(f"run {self.run_id!r} has not started its plan yet")
+        return self._plan_run
 
     async def collect(self) -> ReportResult:
         async for _ in self:
@@ -169,7 +191,7 @@ class ReportRun:
     async def _execute(self, models: dict[str, Model]) -> AsyncIterator[ev.BaseEvent]:
         """Run the plan; yield the stage events, one stage after the other."""
         self._runner = _PipelineRunner(self, models)
-        executor = PlanExecutor(self._runner)
+        executor = PlanExecutor(self._runner, approver=self._approver)
         self._plan_run = executor.run(self.plan, run_id=self.run_id)
         if self._cancelled:
             self._plan_run.cancel("the run was cancelled")
@@ -180,6 +202,8 @@ class ReportRun:
             elif isinstance(event, (ev.StepCompleted, ev.StepFailed, ev.StepSkipped)) \
                     and not getattr(event, "will_retry", False):
                 released = order.end(event.step_id)
+            elif isinstance(event, (ev.ApprovalRequested, ev.ApprovalDecided)):
+                released = [event]  # at once: someone has to decide while the run waits
             else:
                 continue
             for stage_event in released:
@@ -209,15 +233,31 @@ class ReportRun:
             if step.id in failures:
                 stage, error, error_type, exc = failures[step.id]
                 return self._fail(stage, error, error_type, exc)
+        state = self._plan_run.state if self._plan_run else None
+        for step in self.plan.steps if not self._cancelled else ():
+            refused = state.steps.get(step.id) if state is not None else None
+            if refused is not None and refused.error_type == "rejected":
+                return self._fail(step.target if step.kind == "stage" else step.id,
+                                  refused.error or "not approved", "rejected")
         statuses = self.result.step_statuses
         unfinished = [s for s in self.plan.steps if statuses.get(s.id) != "completed"]
         stage = unfinished[0].target if unfinished else self.stage_names[0]
         if self._cancelled:
             return self._fail(stage, "the run was cancelled before the stage started",
                               "cancelled")
-        state = self._plan_run.state if self._plan_run else None
         return self._fail(stage, (state.error if state else None) or "the plan did not complete",
                           "plan_failed")
+
+
+def with_approvals(plan: ExecutionPlan, step_ids: Sequence[str]) -> ExecutionPlan:
+    """`plan` with `requires_approval` on the named steps (ValueError naming an unknown one)."""
+    unknown = [s for s in step_ids if s not in plan.step_ids]
+    if unknown:
+        raise ValueError(f"approve_steps: the report plan has no step {unknown[0]!r} "
+                         f"(its steps: {', '.join(plan.step_ids)})")
+    steps = [s.model_copy(update={"requires_approval": True}) if s.id in step_ids else s
+             for s in plan.steps]
+    return plan.model_copy(update={"steps": steps})
 
 
 class StageOrder:
@@ -464,7 +504,8 @@ class StageAwareFacade:
     def run(self, question: str, *, chart: bool = True,
             model: ModelChoice = None,
             context: Mapping[str, Any] | None = None, stream: bool = False,
-            run_id: str | None = None) -> ReportRun:
+            run_id: str | None = None, approve_steps: Sequence[str] = (),
+            approver: PlanApprover | None = None) -> ReportRun:
         """Start a run; iterate the returned `ReportRun` for events (`async for`).
 
         Args:
@@ -474,12 +515,17 @@ class StageAwareFacade:
             context: extra template variables for every stage's prompt.
             stream: stream model text as `TextDeltaEvent`s.
             run_id: the id stamped on every event (default: a new random id).
+            approve_steps: steps of the report plan (sql, chart, document, report) that
+                wait for an approval before they run: from `approver`, else from
+                `ReportRun.approve` / `reject` (the plan's approval timeout rejects).
+            approver: async callback deciding those approvals (see `stageagent.plan`).
         """
         if not isinstance(question, str) or not question.strip():
             raise ValueError("question must be a non-empty string")
         return ReportRun(self, question.strip(), chart=chart and "chart" in self._names,
                          model=model, context=dict(context or {}), stream=stream,
-                         run_id=run_id or uuid.uuid4().hex[:16])
+                         run_id=run_id or uuid.uuid4().hex[:16],
+                         approve_steps=approve_steps, approver=approver)
 
     async def report(self, question: str, **kwargs: Any) -> ReportResult:
         """Run to the end and return the `ReportResult` (events are in `result.events`)."""

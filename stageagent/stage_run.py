@@ -168,7 +168,7 @@ class StageRun:
     __slots__ = ("runtime", "config", "input", "model", "emitter", "result", "_prepared",
                  "_context", "_history", "_deps", "_state", "_stream", "_owns_model",
                  "_stop", "_interrupting", "_watchdog", "_ref", "_active_task",
-                 "_current_task", "_log", "_gen", "__weakref__")
+                 "_current_task", "_log", "_gen", "progress", "__weakref__")
 
     def __init__(self, runtime: "StageAwareRuntime", prepared: PreparedStage, user_input: str,
                  *, model: Model, context: dict[str, Any], history: Sequence[Message] | None,
@@ -195,6 +195,7 @@ class StageRun:
         self._current_task: Callable[[], Any] = asyncio.current_task
         self._log: Any = QUIET
         self._gen: AsyncGenerator[ev.BaseEvent, None] = self._events()
+        self.progress: RunState | None = None  # the state so far, for displays (read-only)
 
     @property
     def run_id(self) -> str:
@@ -243,6 +244,10 @@ class StageRun:
         from .display import live
         return await live(self)
 
+    def _repr_html_(self) -> str:  # rich display in Jupyter, also while the run goes on
+        from .display import stage_run_html
+        return stage_run_html(self)
+
     async def collect(self) -> StageResult:
         """Run to the end, discarding events; returns the result."""
         async for _ in self:
@@ -255,7 +260,7 @@ class StageRun:
     async def _events(self) -> AsyncGenerator[ev.BaseEvent, None]:
         emit = self.emitter
         config = self.config
-        s = RunState(Spend(self.runtime.price))
+        s = self.progress = RunState(Spend(self.runtime.price))
         stop: Stop
         try:
             self._arm()

@@ -10,7 +10,16 @@
     run_completed        -> RUN_FINISHED (result: usage, cost, duration)
     run_failed           -> RUN_ERROR, or RUN_FINISHED with a cancelled outcome
     quality_gate, iteration_completed, tool_approval, output_formatted,
-    grounding_checked    -> CUSTOM "stageagent.<type>" with the event as value
+    grounding_checked, approval_requested, approval_decided, plan_created, plan_started,
+    plan_revised, step_skipped
+                         -> CUSTOM "stageagent.<type>" with the event as value (a client
+                            shows an approval_requested and answers it over REST)
+  a plan run (`POST /v1/plans/runs`):
+    step_started         -> STEP_STARTED (step = "plan:<step id>")
+    step_completed, step_failed (no retry)
+                         -> STEP_FINISHED
+    step_event           -> the nested stage event, mapped as above
+    plan_completed       -> RUN_FINISHED (completed; cancelled outcome), else RUN_ERROR
 
 The last AG-UI message of one of our events carries that event's seq as `id:`, the ones
 before it `seq.1`, `seq.2`...: `Last-Event-ID` resumes at exactly the next message. The
@@ -43,7 +52,8 @@ from ag_ui.core import (
 from .eventlog import Entry
 
 CUSTOM = {"quality_gate", "iteration_completed", "tool_approval", "output_formatted",
-          "grounding_checked"}
+          "grounding_checked", "approval_requested", "approval_decided", "plan_created",
+          "plan_started", "plan_revised", "step_skipped"}
 
 
 class AGUIMapper:
@@ -121,6 +131,25 @@ class AGUIMapper:
                                   timestamp=ms)]
         if kind in CUSTOM:
             return [CustomEvent(name=f"stageagent.{kind}", value=e, timestamp=ms)]
+        return self._plan(kind, e, ms)
+
+    def _plan(self, kind: str, e: dict[str, Any], ms: int) -> list[BaseEvent]:
+        if kind == "step_event":
+            inner = e["event"]
+            return self._map(inner["type"], inner, int(inner.get("ts", 0) * 1000))
+        if kind == "step_started":
+            return [StepStartedEvent(step_name=f"plan:{e['step_id']}", timestamp=ms)]
+        if kind == "step_completed" or (kind == "step_failed" and not e.get("will_retry")):
+            return [StepFinishedEvent(step_name=f"plan:{e['step_id']}", timestamp=ms)]
+        if kind == "plan_completed":
+            status = e["status"]
+            if status in ("completed", "cancelled"):
+                outcome = RunFinishedCancelledOutcome() if status == "cancelled" else None
+                return [RunFinishedEvent(thread_id=self.run_id, run_id=self.run_id,
+                                         timestamp=ms, outcome=outcome,
+                                         result={"status": status, "counts": e["counts"]})]
+            return [RunErrorEvent(message=e.get("error") or f"the plan ended {status}",
+                                  code=status, timestamp=ms)]
         return []
 
     def _stage_end(self, e: dict[str, Any], ms: int) -> BaseEvent:

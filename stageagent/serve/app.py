@@ -2,11 +2,13 @@
 
     POST /v1/reports                          start a report run        -> 202 {id, ...}
     POST /v1/stages/{name}/runs               start a single-stage run  -> 202 {id, ...}
+    POST /v1/plans/runs                       run an ExecutionPlan      -> 202 {id, ...}
     GET  /v1/runs                             recent runs
     GET  /v1/runs/{id}                        status, result, pending approvals, artifacts
     GET  /v1/runs/{id}/events                 SSE (ours, or ?protocol=ag-ui); Last-Event-ID
     POST /v1/runs/{id}/cancel                 ask the run to stop
-    POST /v1/runs/{id}/approvals/{approval}   {"approved": bool, "reason": "..."}
+    POST /v1/runs/{id}/approvals/{approval}   {"approved": bool, "reason": "..."}: a tool
+                                              call or a plan step waiting for approval
     GET  /v1/runs/{id}/artifacts/{name}       report.html, chart.png, data.csv, ...
     GET  /v1/databases, /v1/stages, /healthz  what may be named; liveness
     GET  /                                    the live run viewer
@@ -36,7 +38,7 @@ from .approvals import ApprovalBroker
 from .config import ServeConfig
 from .problems import Problem, handle_crash, handle_http_error, handle_problem, invalid
 from .runs import RunManager
-from .schemas import ApprovalDecision, ReportRequest, StageRunRequest
+from .schemas import ApprovalDecision, PlanRunRequest, ReportRequest, StageRunRequest
 from .security import BodyTooLarge, SecurityMiddleware
 from .sse import HEADERS, JSONRenderer, Renderer, resume_position, stream
 from .store import RunStore
@@ -86,6 +88,11 @@ async def start_report(request: Request) -> Response:
 async def start_stage_run(request: Request) -> Response:
     body = await _body(request, StageRunRequest)
     return _accepted(await _manager(request).start_stage(request.path_params["name"], body))
+
+
+async def start_plan_run(request: Request) -> Response:
+    body = await _body(request, PlanRunRequest)
+    return _accepted(await _manager(request).start_plan(body))
 
 
 async def list_runs(request: Request) -> Response:
@@ -171,6 +178,7 @@ ROUTES = [
     Route("/v1/reports", start_report, methods=["POST"]),
     Route("/v1/stages", stages, methods=["GET"]),
     Route("/v1/stages/{name}/runs", start_stage_run, methods=["POST"]),
+    Route("/v1/plans/runs", start_plan_run, methods=["POST"]),
     Route("/v1/databases", databases, methods=["GET"]),
     Route("/v1/runs", list_runs, methods=["GET"]),
     Route("/v1/runs/{id}", get_run, methods=["GET"]),
@@ -195,6 +203,7 @@ def create_app(config: ServeConfig, *, tools: Iterable[Any] = ()) -> Starlette:
         store = RunStore(config.store, schema=config.store_schema, instance=config.instance)
         manager = RunManager(config, store, workspace, broker)
         broker.on_change = manager.on_approval_change
+        broker.on_asked, broker.on_decided = manager.on_approval_asked, manager.on_approval_decided
         app.state.config, app.state.workspace, app.state.manager = config, workspace, manager
         await manager.start()
         try:

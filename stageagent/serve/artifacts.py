@@ -41,7 +41,7 @@ def report_artifacts(result: ReportResult) -> list[tuple[str, str, bytes]]:
                 for name, path in sorted(written.items())]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     from pydantic import BaseModel
     from pydantic_core import to_jsonable_python
 
@@ -57,7 +57,7 @@ def report_summary(result: ReportResult) -> dict[str, Any]:
         "failed_stage": result.failed_stage, "sql": result.sql, "document": result.document,
         "chart_spec": result.chart_spec,
         "columns": query.column_names if query is not None else None,
-        "rows": _jsonable(query.rows[:RESULT_ROWS]) if query is not None else None,
+        "rows": jsonable(query.rows[:RESULT_ROWS]) if query is not None else None,
         "row_count": query.row_count if query is not None else None,
         "stages": {name: {"reason": s.reason, "iterations": s.iterations, "score": s.score}
                    for name, s in result.stages.items()},
@@ -70,8 +70,8 @@ def stage_summary(result: StageResult) -> dict[str, Any]:
     """A stage run's result; `messages` can be sent back as `history` for a follow-up."""
     return {
         "ok": result.ok, "reason": result.reason, "text": result.text,
-        "output": _jsonable(result.output), "score": result.score,
+        "output": jsonable(result.output), "score": result.score,
         "critiques": result.critiques, "iterations": result.iterations,
-        "usage": _jsonable(result.usage), "cost_usd": result.cost_usd, "error": result.error,
-        "messages": _jsonable(result.messages),
+        "usage": jsonable(result.usage), "cost_usd": result.cost_usd, "error": result.error,
+        "messages": jsonable(result.messages),
     }

@@ -12,11 +12,13 @@ stream ends with a terminal event.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 
@@ -24,12 +26,13 @@ from stageagent import events as ev
 from stageagent.exceptions import MissingAPIKeyError, StageAgentError
 from stageagent.log import get_logger
 
-from .approvals import ApprovalBroker, UnknownApprovalError
+from .approvals import ApprovalBroker, ApprovalDecidedError, PendingApproval, UnknownApprovalError
 from .artifacts import report_artifacts, report_summary, stage_summary
 from .config import ServeConfig
 from .eventlog import Entry, EventLog
 from .problems import Problem
-from .schemas import ReportRequest, StageRunRequest
+from .plans import PlanSource, checked_plan, plan_status, plan_summary
+from .schemas import PlanRunRequest, ReportRequest, StageRunRequest
 from .store import RunRecord, RunStore
 from .workspace import Workspace
 from .writer import EventWriter, StoreThreads
@@ -37,6 +40,8 @@ from .writer import EventWriter, StoreThreads
 log = get_logger().bind(component="stageagent.serve")  # silent unless serve enables it
 
 INTERRUPTED = "the server stopped while the run was in flight"
+#: what a run's target is, by kind, in `GET /v1/runs/{id}`
+TARGET_KEYS = {"report": "database", "stage": "stage", "plan": "plan_id"}
 
 
 def terminal_event(run_id: str, seq: int, error: str, error_type: str) -> Entry:
@@ -119,6 +124,11 @@ class RunManager:
             raise Problem(422, "Invalid request", f"question: longer than "
                           f"{self.config.max_question_chars} characters", field="question",
                           slug="invalid-request")
+        if not request.options.chart and "chart" in request.options.approve_steps:
+            index = request.options.approve_steps.index("chart")
+            raise Problem(422, "Invalid request", "options.approve_steps: no chart step in a "
+                          "report without a chart", field=f"options.approve_steps[{index}]",
+                          slug="invalid-request")
         database = self.workspace.database_name(request.database)
         facade = await self.workspace.facade(database)
         stages = facade.stage_names(chart=request.options.chart)
@@ -128,7 +138,9 @@ class RunManager:
         record = self._record("report", database, request.model_dump(mode="json"))
         source = facade.run(request.question, chart=request.options.chart,
                             model=owned[0] if owned else models, context=request.context,
-                            stream=request.options.stream, run_id=record.id)
+                            stream=request.options.stream, run_id=record.id,
+                            approve_steps=request.options.approve_steps,
+                            approver=self.broker.plan_approver(record.id))
         return await self._launch(record, source, self._finish_report, owned)
 
     async def start_stage(self, name: str, request: StageRunRequest) -> RunRecord:
@@ -161,6 +173,26 @@ class RunManager:
                           field="model", slug="invalid-request") from None
         return await self._launch(record, source, self._finish_stage, owned)
 
+    async def start_plan(self, request: PlanRunRequest) -> RunRecord:
+        from stageagent.plan.catalog import Catalog
+
+        self._reserve()
+        database = self.workspace.database_name(request.database)
+        facade = await self.workspace.facade(database)
+        plan = checked_plan(request.plan, Catalog.from_runtime(facade.runtime))
+        stages = sorted({s.target for s in plan.steps if s.kind == "stage"})
+        models = self.workspace.models(request.model, stages)
+        self._reserve()
+        owned = [self.workspace.build_model(models)] if isinstance(models, str) else []
+        record = self._record("plan", plan.id, {**request.model_dump(mode="json"),
+                                                "database": database})
+        source = PlanSource(facade.runtime, plan, run_id=record.id,
+                            model=owned[0] if owned else models, deps=facade.deps,
+                            stream=request.options.stream,
+                            approver=self.broker.plan_approver(record.id),
+                            deliver=partial(self._deliver, record.id))
+        return await self._launch(record, source, self._finish_plan, owned)
+
     def _record(self, kind: str, target: str, request: dict[str, Any]) -> RunRecord:
         now = time.time()
         return RunRecord(id=uuid.uuid4().hex[:16], kind=kind, target=target, status="running",
@@ -188,8 +220,7 @@ class RunManager:
         status, result, error = "failed", None, None
         try:
             async for event in live.source:
-                live.last_seq = event.seq
-                self.writer.put(run_id, Entry(event.seq, event.type, event.model_dump_json()))
+                self._deliver(run_id, event)
                 await asyncio.sleep(0)  # let the writer and the streams have a turn
             status, result, error = await finish(live, live.source.result)
         except asyncio.CancelledError:  # the server is shutting down
@@ -247,8 +278,40 @@ class RunManager:
         return await asyncio.get_running_loop().run_in_executor(self._render, report_artifacts,
                                                                 portable)
 
+    async def _finish_plan(self, live: LiveRun, result: Any) -> tuple[str, Any, Any]:
+        return plan_status(result, live.cancel_requested), plan_summary(result), result.error
+
     async def _finish_stage(self, live: LiveRun, result: Any) -> tuple[str, Any, Any]:
         return self._status(live, result.ok), stage_summary(result), result.error
+
+    def _deliver(self, run_id: str, event: Any) -> None:
+        """One event of a run, in seq order, to the store and then the run's streams."""
+        live = self._live.get(run_id)
+        if live is not None:
+            live.last_seq = event.seq
+            self.writer.put(run_id, Entry(event.seq, event.type, event.model_dump_json()))
+
+    def on_approval_asked(self, pending: PendingApproval) -> None:
+        """A tool waits for approval: say so in the run's stream. (A plan step's request
+        is announced by the plan itself, under the same approval id.)"""
+        live = self._live.get(pending.run_id)
+        if pending.kind != "tool" or live is None:
+            return
+        subject = pending.subject
+        event = live.source.emitter.make(
+            ev.ApprovalRequested, stage=subject["stage"], plan_id="", approval_id=pending.id,
+            summary=f"{subject['tool']} {json.dumps(subject['arguments'], ensure_ascii=False)}",
+            timeout_s=self.broker.timeout_s)
+        self._deliver(pending.run_id, event)
+
+    def on_approval_decided(self, pending: PendingApproval, approved: bool, reason: str) -> None:
+        live = self._live.get(pending.run_id)
+        if pending.kind != "tool" or live is None:
+            return
+        event = live.source.emitter.make(
+            ev.ApprovalDecided, stage=pending.subject["stage"], plan_id="",
+            approval_id=pending.id, approved=approved, by="http", reason=reason)
+        self._deliver(pending.run_id, event)
 
     def _publish(self, run_id: str, entry: Entry) -> None:
         live = self._live.get(run_id)
@@ -284,7 +347,7 @@ class RunManager:
         names = [] if live is not None else await self.io.call(
             self.store.artifact_names, run_id)
         return {"id": record.id, "kind": record.kind,
-                ("database" if record.kind == "report" else "stage"): record.target,
+                TARGET_KEYS.get(record.kind, "stage"): record.target,
                 "status": record.status, "created_at": record.created_at,
                 "updated_at": record.updated_at, "request": record.request,
                 "result": record.result, "error": record.error,
@@ -300,7 +363,8 @@ class RunManager:
         for r in records:
             live = self._live.get(r.id)
             status = live.record.status if live is not None else r.status
-            question = r.request.get("question") or r.request.get("input") or ""
+            question = (r.request.get("question") or r.request.get("input")
+                        or (r.request.get("plan") or {}).get("goal") or r.target or "")
             out.append({"id": r.id, "kind": r.kind, "target": r.target, "status": status,
                         "created_at": r.created_at, "title": question[:200]})
         return out
@@ -339,9 +403,18 @@ class RunManager:
         return {"id": run_id, "cancel_requested": True}
 
     async def decide(self, run_id: str, approval_id: str, approved: bool, reason: str) -> None:
-        await self.record(run_id)
+        record = await self.record(run_id)
+        if run_id not in self._live:
+            raise Problem(409, "Run not running", f"run {run_id!r} has already ended "
+                          f"({record.status}): nothing waits for approval {approval_id!r}",
+                          field="id", slug="run-not-running")
         try:
             self.broker.decide(run_id, approval_id, approved, reason)
+        except ApprovalDecidedError as exc:
+            verdict = "approved" if exc.approved else "rejected"
+            raise Problem(409, "Approval already decided", f"approval {approval_id!r} was "
+                          f"already decided: {verdict} ({exc.reason})", field="approval_id",
+                          slug="approval-decided") from None
         except UnknownApprovalError:
             raise Problem(404, "Unknown approval", f"run {run_id!r} has no pending approval "
                           f"{approval_id!r}", field="approval_id",

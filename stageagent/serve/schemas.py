@@ -7,7 +7,7 @@ the lookup.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,9 +20,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+#: the steps of the report plan (`stageagent.plan.templates.report_plan`)
+ReportStep = Literal["sql", "chart", "document", "report"]
+
+
 class ReportOptions(_Strict):
     chart: bool = True
     stream: bool = False
+    approve_steps: list[ReportStep] = Field(
+        default_factory=list, max_length=4,
+        description="steps of the report plan that wait for an approval before they run")
 
 
 class ReportRequest(_Strict):
@@ -76,3 +83,12 @@ class ApprovalDecision(_Strict):
 
     approved: bool
     reason: str = Field("", max_length=2000)
+
+
+class PlanRunRequest(_Strict):
+    """`POST /v1/plans/runs`: an `ExecutionPlan` (JSON) to run on a database's runtime."""
+
+    plan: dict[str, Any] = Field(description="an ExecutionPlan; checked by the plan validator")
+    database: str | None = Field(None, pattern=NAME_PATTERN)
+    model: str | None = Field(None, min_length=1, max_length=300)
+    options: StageOptions = Field(default_factory=StageOptions)

@@ -54,7 +54,7 @@ class RunRecord:
     """One run as stored (and as `GET /v1/runs/{id}` shows it)."""
 
     id: str
-    kind: str                 # "report" or "stage"
+    kind: str                 # "report", "stage" or "plan"
     target: str               # the database name (reports) or the stage name
     status: str               # running, waiting_approval, completed, failed, cancelled, interrupted
     created_at: float

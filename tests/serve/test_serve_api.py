@@ -80,8 +80,8 @@ def test_an_approved_tool_runs_and_a_decided_approval_cannot_be_decided_again(se
     view = server.wait(run_id)
     results = [m for m in view["result"]["messages"] if m["role"] == "tool"][0]["results"]
     assert results[0]["content"] == "dropped orders" and not results[0]["is_error"]
-    again = server.client.post(url, json={"approved": False})
-    assert again.status_code == 404 and again.json()["field"] == "approval_id"
+    again = server.client.post(url, json={"approved": False})  # the run has ended
+    assert again.status_code == 409 and again.json()["type"].endswith("/run-not-running")
 
 
 def test_cancel_stops_a_waiting_run_and_a_finished_run_cannot_be_cancelled(server):

@@ -19,6 +19,7 @@ def test_a_dropped_stream_resumes_from_last_event_id_without_loss_or_repeat(serv
     first, _ = read_events(server.client, run_id,
                            stop_when=lambda ev, _c: ev and ev[-1]["data"]["type"] == "tool_called")
     assert first[-1]["data"]["tool"] == "drop_table"
+    first += read_events(server.client, run_id, last_event_id=first[-1]["id"], stop_after=1)[0]
     approval = server.pending_approval(run_id)
     server.client.post(f"/v1/runs/{run_id}/approvals/{approval['id']}", json={"approved": True})
     rest, _ = read_events(server.client, run_id, last_event_id=first[-1]["id"])
@@ -26,7 +27,18 @@ def test_a_dropped_stream_resumes_from_last_event_id_without_loss_or_repeat(serv
     assert _seqs(first) + _seqs(rest) == _seqs(everything)
     assert [e["data"] for e in first + rest] == [e["data"] for e in everything]
     assert _seqs(everything) == list(range(1, len(everything) + 1))
-    assert [e["data"]["type"] for e in rest][:2] == ["tool_approval", "tool_result"]
+    # the wait itself is in the stream: asked (before the drop), then decided, then the call
+    asked = first[-1]["data"]  # read live, before anyone decided
+    types = [e["data"]["type"] for e in everything]
+    start = types.index("approval_requested")
+    assert types[start:start + 4] == ["approval_requested", "approval_decided",
+                                      "tool_approval", "tool_result"]
+    requested, decided = everything[start]["data"], everything[start + 1]["data"]
+    assert requested["approval_id"] == decided["approval_id"] == approval["id"]
+    assert requested["stage"] == "guarded" and requested["plan_id"] == ""
+    assert requested["summary"] == 'drop_table {"table": "orders"}'
+    assert decided["approved"] is True and decided["by"] == "http"
+    assert asked == requested
     assert everything[-1]["data"]["type"] == "stage_completed"
     assert all(e["id"] == e["data"]["seq"] for e in everything)
 
@@ -69,7 +81,7 @@ def test_keep_alive_comments_flow_while_the_run_waits(server):
     events, comments = read_events(server.client, run_id,
                                    stop_when=lambda _e, c: len(c) >= 2)
     assert comments[:2] == ["keep-alive", "keep-alive"]
-    assert events and events[-1]["data"]["type"] == "tool_called"  # and no event was lost
+    assert events and events[-1]["data"]["type"] == "approval_requested"  # nothing lost
     server.client.post(f"/v1/runs/{run_id}/cancel")
     server.wait(run_id)
 

@@ -100,10 +100,19 @@ def test_the_viewer_starts_a_report_and_shows_it_streaming(page, critiqued_setti
         _keep(shot)
 
 
+def _run_reads(page, run_id):
+    """The page's requests for the run itself (`GET /v1/runs/{id}`), recorded from now."""
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url)
+            if r.url.split("?")[0].endswith(f"/v1/runs/{run_id}") else None)
+    return reads
+
+
 def test_the_viewer_shows_a_waiting_tool_call_and_approves_it(page, server, tmp_path):
     from playwright.sync_api import expect
 
     run_id = server.start_guarded()
+    reads = _run_reads(page, run_id)
     page.goto(f"{server.url}/#run={run_id}")
     call = page.locator('.tool-call[data-tool="drop_table"]')
     expect(call.locator(".args")).to_contain_text('"table": "orders"')
@@ -119,3 +128,35 @@ def test_the_viewer_shows_a_waiting_tool_call_and_approves_it(page, server, tmp_
     expect(page.locator("#run-status")).to_have_text("completed")
     expect(page.locator("#document")).to_contain_text("I asked to drop the orders table")
     expect(page.locator(".approval")).to_have_count(0)
+    # the approval came and went with the stream: the run was read on opening and once
+    # at its end, never polled
+    page.wait_for_timeout(1500)
+    assert len(reads) == 2, reads
+
+
+def test_the_viewer_rejects_a_plan_step_from_the_stream_with_a_reason(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    run_id = server.start_report(options={"approve_steps": ["chart"]})
+    reads = _run_reads(page, run_id)
+    page.goto(f"{server.url}/#run={run_id}")
+    approval = page.locator(".approval")
+    expect(approval.locator(".what")).to_have_text("plan step chart")
+    expect(approval.locator(".summary")).to_have_text("a chart of the SQL result")
+    expect(page.locator("#run-status")).to_have_text("waiting_approval")
+    expect(page.locator('.stage[data-stage="sql"] .stage-status')).to_contain_text("passed")
+    shot = tmp_path / "viewer-plan-approval.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot)
+    approval.locator("input.reason").fill("no charts today")
+    approval.locator("button.deny").click()
+    expect(page.locator(".approval")).to_have_count(0)
+    expect(page.locator('#plan-steps .plan-step[data-step="chart"] .badge')).to_have_text(
+        "rejected")
+    expect(page.locator("#run-status")).to_have_text("failed")
+    expect(page.locator("#run-error")).to_contain_text("no charts today")
+    expect(page.locator('.stage[data-stage="chart"]')).to_have_count(0)  # it never ran
+    decided = server.client.get(f"/v1/runs/{run_id}").json()
+    assert decided["result"]["error_type"] == "rejected"
+    page.wait_for_timeout(1500)
+    assert len(reads) == 2, reads  # opened, ended: the wait itself came from the stream

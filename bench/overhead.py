@@ -8,8 +8,11 @@
   model's own cost subtracted.
 * runs_per_s / kb_per_run: 1,000 concurrent 5-turn runs on one event loop.
 * import_s: `import stageagent` in a fresh interpreter, bytecode precompiled.
-* bare_loop_us: the same loop without the framework: the floor; ratio_to_bare_loop is
-  us_per_iteration at N=50 over it, both measured in the same run.
+* bare_loop_us: the same thought-tool loop written by hand with no framework (history of
+  dicts, tool dispatch by name, three event dicts per iteration; `_bare_run`);
+  ratio_to_bare_loop is us_per_iteration at N=50 over it, both measured in the same run.
+* await_floor_us: an async generator that only awaits two trivial coroutines and yields
+  three values per iteration - the floor under any loop; ratio_to_await_floor beside it.
 
 `python -m bench overhead --instructions` counts CPU instructions per iteration under
 valgrind instead: the one figure that does not move with the machine's load.
@@ -133,29 +136,73 @@ async def per_iteration(turns: tuple[int, ...], repeats: int) -> dict[int, tuple
     return {n: (min(s), statistics.median(s)) for n, s in samples.items()}
 
 
+async def _echo(i: int) -> int:
+    return i
+
+
+_BARE_SCRIPTS: dict[int, list[dict[str, Any]]] = {}
+
+
+def _bare_model(turns: int) -> Any:
+    """The bare loop's model: the same script as plain dicts, answered by history length."""
+    script = _BARE_SCRIPTS.get(turns)
+    if script is None:
+        script = _BARE_SCRIPTS[turns] = [
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": f"c{i}", "name": "echo", "arguments": {"i": i}}]}
+            for i in range(turns)] + [{"role": "assistant", "content": "done", "tool_calls": None}]
+
+    async def call_model(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return script[(len(messages) - 2) // 2]
+
+    return call_model
+
+
 async def _bare_run(turns: int) -> AsyncIterator[Any]:
-    async def think(i: int) -> int:
-        return i
+    """The same thought-tool loop written by hand, with no framework: a message history,
+    the model awaited with it, each tool call dispatched by name and awaited, its output
+    made text and appended, and the three events our loop yields per iteration (tool
+    called, tool result, iteration completed) as plain dicts. No validation, no token
+    counts, no pricing, no limits: what a user writes before reaching for a framework."""
+    call_model, tools = _bare_model(turns), {"echo": _echo}
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "Benchmark stage."},
+                                      {"role": "user", "content": "go"}]
+    for turn in range(1, turns + 2):
+        reply = await call_model(messages)
+        messages.append(reply)
+        calls = reply["tool_calls"]
+        if not calls:
+            yield {"type": "final", "turn": turn, "text": reply["content"]}
+            return
+        for call in calls:
+            yield {"type": "tool_called", "turn": turn, "id": call["id"], "name": call["name"],
+                   "arguments": call["arguments"]}
+            output = await tools[call["name"]](**call["arguments"])
+            content = output if isinstance(output, str) else str(output)
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+            yield {"type": "tool_result", "turn": turn, "id": call["id"], "content": content}
+        yield {"type": "iteration_completed", "turn": turn}
 
-    async def act(i: int) -> int:
-        return i
 
+async def _floor_run(turns: int) -> AsyncIterator[Any]:
+    """The floor under any Python loop: an async generator awaiting two trivial
+    coroutines and yielding three values per iteration, nothing else."""
     for i in range(turns + 1):
-        answer = await think(i)
+        answer = await _echo(i)
         yield answer
-        yield await act(answer)
+        yield await _echo(answer)
         yield None
 
 
-async def bare_loop(turns: int = 50, repeats: int = 31) -> float:
-    """µs per iteration of the same loop with no framework: an async generator that
-    awaits a model coroutine and a tool coroutine and yields three values - the floor
-    any Python framework starts from (about 0.4 µs here)."""
+async def bare_loop(turns: int = 50, repeats: int = 31, *, floor: bool = False) -> float:
+    """µs per iteration of the hand-written loop (`_bare_run`), best of `repeats`; with
+    `floor=True`, of the await floor (`_floor_run`, about a third of it)."""
+    loop = _floor_run if floor else _bare_run
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(10):
-            async for _ in _bare_run(turns):
+            async for _ in loop(turns):
                 pass
         samples.append((time.perf_counter() - start) / (10 * (turns + 1)) * 1e6)
     return min(samples)
@@ -272,6 +319,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     asyncio.run(per_iteration((50,), 3 if quick else 10))
     figures = asyncio.run(per_iteration((10, 50, 200), repeats))
     bare = asyncio.run(bare_loop())
+    floor = asyncio.run(bare_loop(floor=True))
     best = {str(n): round(b, 2) for n, (b, _) in figures.items()}
     median = {str(n): round(m, 2) for n, (_, m) in figures.items()}
     return {
@@ -279,6 +327,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         # the bare loop beside ours: the ratio is the figure that survives machine load
         "bare_loop_us": round(bare, 3),
         "ratio_to_bare_loop": round(best["50"] / bare, 1),
+        # the await floor: no history, no dispatch, no events - nothing a loop can skip
+        "await_floor_us": round(floor, 3),
+        "ratio_to_await_floor": round(best["50"] / floor, 1),
         "us_per_iteration_median": median,
         "growth_10_to_200": round(best["200"] / best["10"], 3),
         "us_per_event": round(asyncio.run(per_event(5_000 if quick else 20_000)), 3),
@@ -291,13 +342,13 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 _COUNT_SCRIPT = """
 import asyncio, sys
-from bench.overhead import _bare_run, _one_run, _runtime, _stage
-runs, turns, bare = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "bare"
+from bench.overhead import _bare_run, _floor_run, _one_run, _runtime, _stage
+runs, turns, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 async def main():
     rt, config = _runtime(), _stage(turns)
     for _ in range(3 + runs):
-        if bare:
-            async for _ in _bare_run(turns):
+        if kind != "-":
+            async for _ in (_bare_run if kind == "bare" else _floor_run)(turns):
                 pass
         else:
             await _one_run(rt, config, turns)
@@ -305,7 +356,7 @@ asyncio.run(main())
 """
 
 
-def _collected(runs: int, turns: int, bare: bool = False) -> int:
+def _collected(runs: int, turns: int, kind: str = "-") -> int:
     import os
     import re
 
@@ -313,7 +364,7 @@ def _collected(runs: int, turns: int, bare: bool = False) -> int:
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root)}
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-c", _COUNT_SCRIPT, str(runs), str(turns), "bare" if bare else "-"],
+         sys.executable, "-c", _COUNT_SCRIPT, str(runs), str(turns), kind],
         capture_output=True, text=True, check=True, env=env, cwd=str(root))
     match = re.search(r"Collected : (\d+)", out.stderr)
     if match is None:
@@ -336,7 +387,10 @@ def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
     for n in turns:
         runs = max(2, 1000 // (n + 1))
         per[str(n)] = round((_collected(runs, n) - _collected(0, n)) / (runs * (n + 1)))
-    bare = round((_collected(19, 50, bare=True) - _collected(0, 50, bare=True)) / (19 * 51))
+    bare, floor = (round((_collected(19, 50, kind) - _collected(0, 50, kind)) / (19 * 51))
+                   for kind in ("bare", "floor"))
     return {"instructions_per_iteration": per, "bare_loop_instructions": bare,
-            "ratio_to_bare_loop": round(per["50"] / bare, 1) if "50" in per else None}
+            "ratio_to_bare_loop": round(per["50"] / bare, 1) if "50" in per else None,
+            "await_floor_instructions": floor,
+            "ratio_to_await_floor": round(per["50"] / floor, 1) if "50" in per else None}
 

@@ -26,11 +26,12 @@ MESSAGE_OVERHEAD = 4
 class History:
     """A conversation with per-message token counts and a forward-only trim window."""
 
-    __slots__ = ("messages", "tokens", "total", "window_tokens", "_encode", "_pinned", "_start",
-                 "_task")
+    __slots__ = ("messages", "tokens", "total", "window_tokens", "_count", "_counter", "_pinned",
+                 "_start", "_task")
 
     def __init__(self, counter: TokenCounter, messages: Sequence[Message] = ()):
-        self._encode = counter.encoder()
+        self._counter = counter
+        self._count = counter.raw_count()
         self.messages: list[Any] = []
         self.tokens: list[int] = []
         self.total = 0
@@ -45,7 +46,10 @@ class History:
     def append(self, message: Any) -> int:
         """Add a message, counting its tokens once. Returns its count."""
         text = message_text(message)
-        n = (len(self._encode(text)) if text else 0) + MESSAGE_OVERHEAD
+        try:
+            n = self._count(text) + MESSAGE_OVERHEAD
+        except UnicodeEncodeError:  # lone surrogates: the careful path
+            n = self._counter.count(text) + MESSAGE_OVERHEAD
         self.messages.append(message)
         self.tokens.append(n)
         self.total += n

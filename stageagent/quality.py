@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol, Union, runtime_checkable
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .messages import ToolResult
 
@@ -34,6 +34,8 @@ class Candidate:
 
 class QualityReport(BaseModel):
     """One evaluator's verdict."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
 
     score: float = Field(ge=0.0, le=1.0)
     critiques: list[str] = Field(default_factory=list)

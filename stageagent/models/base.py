@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..construct import constructible
 from ..messages import AssistantMessage, Message
 
+#: schemas are built on first use, not at import: `import stageagent` builds none
+_DEFERRED = ConfigDict(defer_build=True)
+
 
 class ToolDefinition(BaseModel):
     """What the model is told about a tool: name, description, JSON schema of arguments."""
@@ -82,17 +85,23 @@ class ModelRequest(BaseModel):
 
 
 class TextDelta(BaseModel):
+    model_config = _DEFERRED
+
     kind: Literal["text_delta"] = "text_delta"
     text: str
 
 
 class ThinkingDelta(BaseModel):
+    model_config = _DEFERRED
+
     kind: Literal["thinking_delta"] = "thinking_delta"
     text: str
 
 
 class ToolCallDelta(BaseModel):
     """A fragment of a tool call: `index` identifies the call within the turn."""
+
+    model_config = _DEFERRED
 
     kind: Literal["tool_call_delta"] = "tool_call_delta"
     index: int
@@ -103,6 +112,8 @@ class ToolCallDelta(BaseModel):
 
 class StreamComplete(BaseModel):
     """Always the last stream item: the whole, validated assistant message."""
+
+    model_config = _DEFERRED
 
     kind: Literal["complete"] = "complete"
     message: AssistantMessage

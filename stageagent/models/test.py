@@ -17,7 +17,8 @@ from ..messages import AssistantMessage, TextPart, ThinkingPart, ToolCallPart, U
 from .base import Model, ModelRequest
 
 _ids = itertools.count(1)
-_ONE_REQUEST = Usage(requests=1)
+#: trusted: no validation, so importing the test doubles builds no schema
+_ONE_REQUEST = construct(Usage, {"requests": 1})
 _CALL_FIELDS = every_field(ToolCallPart)
 _MESSAGE_FIELDS = every_field(AssistantMessage)
 

@@ -151,12 +151,12 @@ class CountingCounter(TokenCounter):
         super().__init__()
         self.calls = 0
 
-    def encoder(self):
-        encode = super().encoder()
+    def raw_count(self):
+        count = super().raw_count()
 
         def counting(text):
             self.calls += 1
-            return encode(text)
+            return count(text)
 
         return counting
 

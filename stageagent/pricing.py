@@ -121,8 +121,10 @@ class PriceTable:
         return None
 
     def cost(self, model: str, usage: Usage) -> float | None:
-        price = self.lookup(model)
-        return None if price is None else price.cost(usage)
+        """USD for `usage` of `model`; None when its price is unknown. Called every turn:
+        a model looked up before costs one dictionary read."""
+        price = self._found.get(model) or self.lookup(model)
+        return None if price is None or price is _UNKNOWN else price.cost(usage)
 
 
 @lru_cache(maxsize=8)

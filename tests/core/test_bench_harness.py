@@ -16,6 +16,17 @@ async def test_harness_measures_each_figure_on_a_small_scale():
     assert await overhead.memory_per_run(runs=20, turns=2) > 0
     assert isinstance(await overhead.per_event(n=50, repeats=1), float)
     assert await overhead.bare_loop(turns=2, repeats=2) > 0
+    assert await overhead.bare_loop(turns=2, repeats=2, floor=True) > 0
+
+
+async def test_the_bare_loop_does_what_our_loop_does_per_iteration():
+    # the same turns of the same script: a tool call, its result and an iteration event
+    # for each of 3 turns, then the answer - the comparison is like for like
+    events = [e async for e in overhead._bare_run(3)]
+    assert [e["type"] for e in events] == ["tool_called", "tool_result",
+                                           "iteration_completed"] * 3 + ["final"]
+    assert [e["content"] for e in events if e["type"] == "tool_result"] == ["0", "1", "2"]
+    assert events[-1] == {"type": "final", "turn": 4, "text": "done"}
 
 
 async def test_the_zero_cost_model_scripts_every_turn_once():

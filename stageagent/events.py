@@ -11,7 +11,6 @@ The events of every iteration have builders of their own on `Emitter` (one dict 
 keyword merging): they are most of what the runtime allocates per iteration.
 """
 
-from __future__ import annotations
 
 import json
 import time
@@ -290,7 +289,7 @@ class StepEvent(BaseEvent):
     type: Literal["step_event"] = "step_event"
     plan_id: str
     step_id: str
-    event: Event
+    event: "Event"  # defined below: the union includes this class
 
 
 Event = Annotated[

@@ -9,7 +9,6 @@ never be separated from its result (the Anthropic API needs them in one user mes
 the OpenAI adapter fans them out to one `tool` message each).
 """
 
-from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 

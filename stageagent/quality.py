@@ -5,7 +5,6 @@ as the next user turn; at or above it the stage ends. Deterministic evaluators c
 first; an LLM judge is just another evaluator, never the default.
 """
 
-from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field

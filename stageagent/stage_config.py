@@ -25,7 +25,6 @@ Example (`stages/sql.toml`)::
     context_tokens = 24000
 """
 
-from __future__ import annotations
 
 import os
 import tomllib

@@ -6,7 +6,6 @@ ends with a `StreamComplete` carrying the fully assembled message, so consumers 
 assemble tool calls themselves (and never see a half-assembled one).
 """
 
-from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import Any, AsyncGenerator, AsyncIterator, Literal, Union

@@ -81,11 +81,17 @@ def build(spec: Any) -> Evaluator:
     if unknown:
         raise ValueError(f"{name} has no argument {unknown[0]!r} (arguments: "
                          f"{', '.join(by_name) or 'none'})")
+    return cls(**{k: _validated(name, cls, k, v) for k, v in args.items()})
+
+
+def _validated(name: str, cls: type, field: str, value: Any) -> Any:
+    """`value` as the argument's type; a ValueError naming the argument otherwise."""
     try:
-        typed = {k: _adapter(cls, k).validate_python(v) for k, v in args.items()}
+        return _adapter(cls, field).validate_python(value)
     except ValidationError as exc:
-        raise ValueError(f"{name}: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})") from None
-    return cls(**typed)
+        error = exc.errors()[0]
+        where = ".".join([field, *map(str, error["loc"])])
+        raise ValueError(f"{name}: {where}: {error['msg']}") from None
 
 
 def _resolve(cls: type, field: str) -> Any:

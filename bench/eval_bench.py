@@ -6,6 +6,9 @@ them all through `Evaluation` - the runtime, the real SQL tools on SQLite and th
 SQL evaluators (valid, executes, three execution accuracies, schema linking). What is
 timed is the replay - what a user waits for when rerunning an eval offline - on two
 worker processes (`workers=2`, the machine's two cores).
+
+`--instructions` counts what one replayed case executes instead (one process, under
+valgrind): the figure to compare changes by on a machine others are using.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.callgrind import collected, require_valgrind
 from stageagent.evals.dataset import bundled, load_dataset
 from stageagent.evals.oracle import oracle_model
 from stageagent.evals.resources import Resources
@@ -34,9 +38,10 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-async def _run(dataset, resources, repeat: int, **options) -> tuple[float, float, object]:
+async def _run(dataset, resources, repeat: int, workers: int = 2,
+               **options) -> tuple[float, float, object]:
     evaluation = Evaluation(dataset, repeat=repeat, concurrency=16, resources=resources,
-                            workers=2, **options)
+                            workers=workers, **options)
     started, cpu = time.perf_counter(), _cpu_s()
     report = await evaluation.run()
     return time.perf_counter() - started, _cpu_s() - cpu, report
@@ -67,3 +72,33 @@ def run(quick: bool = False, cases: int = 1000) -> dict[str, float]:
             # other processes the way wall time is on a shared machine
             "cpu_ms_per_case": round(1000 * replay_cpu / n, 2),
             "cases_per_s_2_idle_cores": round(2 * n / replay_cpu, 1)}
+
+
+_COUNT_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from bench.eval_bench import _dataset, _run
+from stageagent.evals.resources import Resources
+tmp, runs = Path(sys.argv[1]), int(sys.argv[2])
+resources = Resources(cache_dir=tmp / "db")
+for _ in range(1 + runs):  # the first replay opens the databases and warms the imports
+    asyncio.run(_run(_dataset(), resources, 1, replay=tmp / "tapes", workers=1))
+"""
+
+
+def instructions(runs: int = 2) -> dict[str, float]:
+    """Instructions per replayed case: (1 + runs replays - 1 replay) / (runs x 66 cases),
+    each under callgrind in one process. As in 14 of the benchmark's 15 repeats, the
+    harness's caches of gold and predicted results are warm."""
+    require_valgrind()
+    dataset = _dataset()
+    with tempfile.TemporaryDirectory() as tmp:
+        resources = Resources(cache_dir=Path(tmp) / "db")
+        try:
+            model = oracle_model(dataset, right=lambda c: sum(map(ord, c.name)) % 3 != 0)
+            asyncio.run(_run(dataset, resources, 1, model=model, record=Path(tmp) / "tapes"))
+        finally:
+            resources.close()
+        counts = [collected(_COUNT_SCRIPT, tmp, str(n)) for n in (0, runs)]
+    cases = runs * len(dataset.cases)
+    return {"cases": cases, "instructions_per_case": round((counts[1] - counts[0]) / cases)}

@@ -107,8 +107,12 @@ def _declared_names(tree: exp.Expr | None) -> set[str]:
     """CTE and table-alias names: `cnt(n)` in `WITH cnt(n) AS` is not a call."""
     if tree is None:
         return set()
-    names = {alias.name.lower() for alias in tree.find_all(exp.TableAlias) if alias.name}
-    return names | {cte.alias.lower() for cte in tree.find_all(exp.CTE) if cte.alias}
+    names = set()
+    for node in tree.find_all(exp.TableAlias, exp.CTE):  # one walk for both
+        name = node.name if isinstance(node, exp.TableAlias) else node.alias
+        if name:
+            names.add(name.lower())
+    return names
 
 
 def function_calls(sql: str, dialect: str, tree: exp.Expr | None = None, *,

@@ -14,9 +14,8 @@ from sqlglot.errors import SqlglotError
 from stageagent.quality import Candidate
 from stageagent.tools.results import STATE_SQL_RESULT
 from stageagent.tools.sql import (SQLQualityEvaluator, SQLStageOutput, check_read_only,
-                                  compile_check, execute_query, validate_sql)
+                                  compile_check, execute_query, parse_sql, validate_sql)
 from stageagent.tools.sql.functions import tokenize
-from stageagent.tools.sql.parsed import parse_sql
 
 TEXTS = [
     "SELECT 1", "SELECT 1;", "SELECT 1 ; ;", "SELECT 1; -- trailing", "/* c */ SELECT a FROM t",

@@ -28,7 +28,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from bench.callgrind import collected, require_valgrind
 from stageagent import (
     FunctionModel,
     Model,
@@ -307,7 +306,19 @@ asyncio.run(main())
 
 
 def _collected(runs: int, turns: int, bare: bool = False) -> int:
-    return collected(_COUNT_SCRIPT, str(runs), str(turns), "bare" if bare else "-")
+    import os
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, "-c", _COUNT_SCRIPT, str(runs), str(turns), "bare" if bare else "-"],
+        capture_output=True, text=True, check=True, env=env, cwd=str(root))
+    match = re.search(r"Collected : (\d+)", out.stderr)
+    if match is None:
+        raise RuntimeError(f"valgrind printed no instruction count:\n{out.stderr[-2000:]}")
+    return int(match.group(1))
 
 
 def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
@@ -317,7 +328,10 @@ def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
     this is the figure to compare changes by; about 8,800 instructions make one µs here
     when the machine is quiet. Needs valgrind (Debian package `valgrind`).
     """
-    require_valgrind()
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     per = {}
     for n in turns:
         runs = max(2, 1000 // (n + 1))

@@ -1,8 +1,8 @@
 """`python -m bench NAME [--json] [--quick] [--instructions]`.
 
 NAME: overhead, sql, verdicts, schema, chart, document, pipeline, plan, eval, trace,
-serve, local (needs stageagent[local]), all. `--instructions` (overhead only) counts
-CPU instructions per iteration under valgrind: stable under any machine load.
+serve, local (needs stageagent[local]), all. `--instructions` (overhead, eval) counts
+CPU instructions per iteration / per case under valgrind: stable under any machine load.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
     parser.add_argument("--instructions", action="store_true",
-                        help="overhead: instructions per iteration under valgrind")
+                        help="overhead, eval: instructions per iteration / case under "
+                        "valgrind")
     args = parser.parse_args(argv)
     if args.instructions:
-        from bench.overhead import instructions
-
-        out = instructions()
+        module = importlib.import_module(SUITES[args.suite]) if args.suite in SUITES else None
+        if module is None or not hasattr(module, "instructions"):
+            parser.error("--instructions: only for overhead and eval")
+        out = module.instructions()
         print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
         return 0
     names = list(SUITES) if args.suite == "all" else [args.suite]

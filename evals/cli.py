@@ -120,9 +120,11 @@ def _evaluation(args: argparse.Namespace) -> Any:
     from .resources import cache_dir
     from .runner import Evaluation, RetryConfig
 
-    dataset = _resolve_dataset(args.dataset).select(args.case or None, tags=args.tag or None)
+    whole = _resolve_dataset(args.dataset)
+    dataset = whole.select(args.case or None, tags=args.tag or None)
     if not dataset.cases:
-        raise ValueError("no case of the dataset matches --case/--tag")
+        raise ValueError(f"{whole.source}: the dataset has no cases" if not whole.cases
+                         else "no case of the dataset matches --case/--tag")
     model = None
     if args.replay is None:
         spec = args.model or os.environ.get(MODEL_ENV)

@@ -1,8 +1,9 @@
 """Case-by-case comparison of two eval reports: what improved, what regressed.
 
 A case improved when it passes in B and did not in A (or its scores rose), regressed in
-the opposite case; cases only in one report are listed as added / removed. Metric means
-are compared per stage as well.
+the opposite case; cases only in one report are listed as added / removed - or as not
+run, when the report without them is partial (an interrupted run never got to them; the
+dataset did not lose them). Metric means are compared per stage as well.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ _RANK = {"passed": 2, "failed": 1, "broken": 0}
 @dataclass
 class CaseChange:
     case: str
-    change: str  # improved | regressed | changed | added | removed
+    change: str  # improved | regressed | changed | added | removed | not run
     before: str | None
     after: str | None
     deltas: dict[str, float] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class ReportDiff:
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a.dataset, "b": self.b.dataset,
+                "partial": [self.a.partial, self.b.partial],
                 "pass_rate": [self.a.pass_rate, self.b.pass_rate],
                 "metrics": {k: list(v) for k, v in self.metrics.items()},
                 "changes": [c.to_dict() for c in self.changes]}
@@ -55,6 +57,10 @@ class ReportDiff:
 
         lines = [f"pass rate {pct(self.a.pass_rate)} -> {pct(self.b.pass_rate)}  "
                  f"({len(self.improved)} improved, {len(self.regressed)} regressed)"]
+        for label, report in (("A", self.a), ("B", self.b)):
+            if report.partial:
+                lines.append(f"  {label} is partial: {len(report.cases)} of {report.planned} "
+                             "cases ran (interrupted); its pass rate covers those only")
         for name, (before, after) in self.metrics.items():
             if before != after:
                 lines.append(f"  {name}: {_fmt(before)} -> {_fmt(after)}")
@@ -96,9 +102,11 @@ def diff_reports(a: EvalReport, b: EvalReport) -> ReportDiff:
     for key in sorted(set(before) | set(after)):
         label = f"{key[0]}/{key[1]}"
         if key not in after:
-            changes.append(CaseChange(label, "removed", before[key].status, None))
+            kind = "not run" if b.partial else "removed"
+            changes.append(CaseChange(label, kind, before[key].status, None))
         elif key not in before:
-            changes.append(CaseChange(label, "added", None, after[key].status))
+            kind = "not run" if a.partial else "added"
+            changes.append(CaseChange(label, kind, None, after[key].status))
         else:
             change = _change(label, before[key], after[key])
             if change is not None:

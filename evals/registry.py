@@ -7,6 +7,7 @@ three forms pydantic-evals accepts. `register_evaluator` adds a user's own class
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +81,30 @@ def build(spec: Any) -> Evaluator:
     if unknown:
         raise ValueError(f"{name} has no argument {unknown[0]!r} (arguments: "
                          f"{', '.join(by_name) or 'none'})")
+    return cls(**{k: _validated(name, cls, k, v) for k, v in args.items()})
+
+
+def _validated(name: str, cls: type, field: str, value: Any) -> Any:
+    """`value` as the argument's type; a ValueError naming the argument otherwise."""
     try:
-        typed = {k: TypeAdapter(_resolve(cls, k)).validate_python(v) for k, v in args.items()}
+        return _adapter(cls, field).validate_python(value)
     except ValidationError as exc:
-        raise ValueError(f"{name}: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})") from None
-    return cls(**typed)
+        error = exc.errors()[0]
+        where = ".".join([field, *map(str, error["loc"])])
+        raise ValueError(f"{name}: {where}: {error['msg']}") from None
 
 
 def _resolve(cls: type, field: str) -> Any:
     import typing
 
     return typing.get_type_hints(cls)[field]
+
+
+@lru_cache(maxsize=256)
+def _adapter(cls: type, field: str) -> TypeAdapter[Any]:
+    """The validator of one evaluator argument, per class: building it (type hints, a
+    pydantic core schema) cost more than the rest of a case's bookkeeping."""
+    return TypeAdapter(_resolve(cls, field))
 
 
 def check_specs(specs: list[Any], *, path: str | Path | None, case: str | None) -> None:
@@ -120,7 +134,7 @@ def evaluator_schemas() -> list[dict[str, Any]]:
     for name, cls in sorted(_builtins().items()):
         props = {}
         for f in _fields(cls):
-            props[f.name] = TypeAdapter(_resolve(cls, f.name)).json_schema()
+            props[f.name] = _adapter(cls, f.name).json_schema()
         arg: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
         value: dict[str, Any] = {"anyOf": [arg, {"type": "null"}]}
         if props:

@@ -17,11 +17,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .outcome import RunFigures
 
 Status = Literal["passed", "failed", "broken"]
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
 BUCKETS = ("0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0")
 
 
@@ -152,10 +154,22 @@ class EvalReport(BaseModel):
 
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            data.pop("summary", None)
-            return cls.model_validate(data)
         except (OSError, ValueError) as exc:
             raise EvalError(f"{path}: not an eval report JSON file: {exc}") from exc
+        # every field has a default, so any object would pass: a report lists its cases
+        if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+            what = ("`cases` is not a list" if "cases" in data else "no `cases`") \
+                if isinstance(data, dict) else f"a JSON {_JSON_KINDS.get(type(data), 'value')}"
+            raise EvalError(f"{path}: not an eval report JSON file ({what}; a report is an "
+                            "object with a list of `cases`)")
+        data.pop("summary", None)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise EvalError(f"{path}: not an eval report JSON file: {where}: "
+                            f"{error['msg']}") from None
 
     # --- views ---------------------------------------------------------------------
     def _rows(self) -> list[list[str]]:

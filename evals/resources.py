@@ -1,9 +1,11 @@
 """Databases and query results shared by the cases of one eval run.
 
 A case names its database (`demo`, `shop`, a SQLite path or a SQLAlchemy URL); the run
-opens each once. Results of gold and predicted queries are cached by (database, SQL): a
-read-only query on an unchanged database returns the same rows, and with `--repeat` or a
-dataset that asks the same thing twice the harness would otherwise run it again and again.
+opens each once. Results of gold and predicted queries - their rows, their validation,
+the tables and columns they read - are cached by (database, SQL): a read-only query on
+an unchanged database returns the same rows, one case's evaluators ask for the same
+query up to four times, and with `--repeat` or a dataset that asks the same thing twice
+the harness would otherwise run it again and again.
 A gold query that fails raises `BrokenCaseError`, so the case is reported broken.
 """
 
@@ -75,6 +77,8 @@ class Resources:
         self._open: dict[str, Database] = {}
         self._results: dict[tuple[str, str], QueryResult | BaseException] = {}
         self._validations: dict[tuple[str, str], Any] = {}
+        self._linked: dict[tuple[str, str], frozenset[str] | BaseException] = {}
+        self._mappings: dict[str, dict[str, dict[str, str]]] = {}
         self.facades: dict[str, Any] = {}
 
     def judge_model(self, spec: str | None, ctx: Any = None) -> Any:
@@ -131,14 +135,39 @@ class Resources:
         return hit
 
     def validate(self, database: str | None, sql: str) -> Any:
-        """The cached sqlglot validation of `sql` against the database's schema."""
+        """The cached sqlglot validation of `sql` against the database's schema (its
+        verdict and issues; no `qualified_sql`, which costs an optimizer pass)."""
         from stageagent.tools.sql import validate_sql
 
         key = (database or "", sql)
         hit = self._validations.get(key)
         if hit is None:
             db = self.database(database)
-            hit = self._validations[key] = validate_sql(sql, db.schema(), db.dialect)
+            hit = self._validations[key] = validate_sql(sql, db.schema(), db.dialect,
+                                                        qualify_columns=False)
+        return hit
+
+    def linked(self, database: str | None, sql: str) -> frozenset[str]:
+        """The cached schema-linking items of `sql` (see `schema_linking`); raises what
+        qualifying raised (sqlglot's errors, ValueError)."""
+        from sqlglot.errors import SqlglotError
+
+        from .schema_linking import linked_items, schema_mapping
+
+        key = (database or "", sql)
+        hit = self._linked.get(key)
+        if hit is None:
+            db = self.database(database)
+            mapping = self._mappings.get(key[0])
+            if mapping is None:
+                mapping = self._mappings[key[0]] = schema_mapping(db.schema())
+            try:
+                hit = linked_items(sql, mapping, db.dialect)
+            except (SqlglotError, ValueError) as exc:
+                hit = exc
+            self._linked[key] = hit
+        if isinstance(hit, BaseException):
+            raise hit
         return hit
 
     def gold(self, database: str | None, sql: str) -> QueryResult:

@@ -10,9 +10,6 @@ Names are compared case-insensitively, as SQL folds unquoted identifiers.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
 from stageagent.tools.sql import Schema
 
 
@@ -23,21 +20,17 @@ def schema_mapping(schema: Schema) -> dict[str, dict[str, str]]:
 
 
 def linked_items(sql: str, mapping: dict[str, dict[str, str]], dialect: str) -> frozenset[str]:
-    """`table` and `table.column` names `sql` reads (lower case); raises on unparsable SQL."""
-    frozen = tuple(sorted((t, tuple(sorted(cols.items()))) for t, cols in mapping.items()))
-    return _linked(sql, frozen, dialect)
-
-
-@lru_cache(maxsize=4096)
-def _linked(sql: str, frozen: tuple[Any, ...], dialect: str) -> frozenset[str]:
+    """`table` and `table.column` names `sql` reads (lower case); raises on unparsable SQL.
+    Not cached here: an eval run's `Resources.linked` keeps one answer per query."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import traverse_scope
 
-    mapping: dict[str, object] = {table: dict(cols) for table, cols in frozen}
+    schema: dict[str, object] = {table: dict(sorted(cols.items()))  # a stable order
+                                 for table, cols in sorted(mapping.items())}
     tree = sqlglot.parse_one(sql, read=dialect or None)
-    tree = qualify(tree, schema=mapping, dialect=dialect or None, validate_qualify_columns=False,
+    tree = qualify(tree, schema=schema, dialect=dialect or None, validate_qualify_columns=False,
                    identify=False)
     items: set[str] = set()
     for scope in traverse_scope(tree):

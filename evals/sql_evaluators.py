@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from stageagent.tools.sql import DatabaseError, UnsafeQueryError, execute_query
 
 from .evaluator import EvaluationReason, Evaluator, EvaluatorContext, EvaluatorOutput
-from .schema_linking import linked_items, precision_recall, schema_mapping
+from .schema_linking import precision_recall
 from .sql_compare import METHODS, Method, has_order_by, results_match
 
 _SQL_STAGES = ("sql", "report")
@@ -143,11 +143,10 @@ class SchemaLinking(Evaluator):
         gold_sql = ctx.case.expected_output.sql
         if not gold_sql:
             return None
-        db = ctx.resources.database(ctx.case.inputs.database)
-        mapping = schema_mapping(db.schema())
-        gold = linked_items(gold_sql, mapping, db.dialect)
+        database = ctx.case.inputs.database
+        gold = ctx.resources.linked(database, gold_sql)
         try:
-            predicted = linked_items(ctx.output.sql or "", mapping, db.dialect)
+            predicted = ctx.resources.linked(database, ctx.output.sql or "")
         except (sqlglot.errors.SqlglotError, ValueError) as exc:
             why = f"the predicted SQL cannot be qualified: {exc}"
             return {"schema_precision": EvaluationReason(0.0, why), "schema_recall": 0.0}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,7 +27,10 @@ def output_schema_for(cls: type[BaseModel]) -> OutputSchema:
                         description=(cls.__doc__ or "").strip().split("\n")[0])
 
 
+@lru_cache(maxsize=128)
 def format_instruction(cls: type[BaseModel]) -> str:
+    """The format turn's instruction for `cls`, built once per class: pydantic builds the
+    JSON schema afresh on every call (~0.4 ms for the SQL stage's output, every run)."""
     schema = json.dumps(cls.model_json_schema(), separators=(",", ":"))
     return (
         "Now write the final result of this stage as a single JSON object that matches "

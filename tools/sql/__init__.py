@@ -7,7 +7,8 @@ Tools (`@tool`, they take the database from `ctx.deps.database`): `schema_discov
 
 Modules, one concept each: `database` (read-only engine), `schema` / `rowcounts` /
 `schema_budget` (discovery, cheap row counts, schema text within a token budget),
-`retrieval`, `functions` (the engine's function catalogue, calls as written), `syntax`
+`retrieval`, `parsed` (a query read once, its tokens and trees shared by the checks
+below), `functions` (the engine's function catalogue, calls as written), `syntax`
 (token-level syntax problems), `name_check` + `issues` + `validate` (the validator),
 `compile_check` (the engine compiles without running), `translate` + `autofix` (the
 fixer), `guard` + `execute` (the read-only executor), `quality` (the stage's gate).
@@ -20,6 +21,7 @@ from .database import (Database, DatabaseAuthError, DatabaseError, DatabaseUnrea
 from .execute import execute_query, sql_executor
 from .guard import GuardResult, UnsafeQueryError, check_read_only, ensure_read_only
 from .output import SQLStageOutput
+from .parsed import ParsedSQL, parse_sql
 from .quality import SQLQualityEvaluator, sql_quality
 from .retrieval import relevant_tables, retrieve_schema, schema_retrieval
 from .rowcounts import EXACT_COUNT_LIMIT, row_counts
@@ -37,6 +39,7 @@ __all__ = [
     "EngineVerdict", "compile_check",
     "FixResult", "auto_fix_sql", "sql_auto_fixer", "translate_functions",
     "SCHEMA_TOKEN_BUDGET", "fit_schema", "EXACT_COUNT_LIMIT", "row_counts",
+    "ParsedSQL", "parse_sql",
     "GuardResult", "UnsafeQueryError", "check_read_only", "ensure_read_only",
     "execute_query", "sql_executor",
     "SQLStageOutput", "SQLQualityEvaluator", "sql_quality",

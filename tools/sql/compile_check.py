@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+from sqlglot.tokens import Token
 
 from .database import DatabaseError, QueryTimeoutError, translate_error
 from .execute import read_only_cursor
 from .functions import tokenize
 from .guard import check_read_only
+from .parsed import ParsedSQL, parsed_for
 
 if TYPE_CHECKING:
     from .database import Database
@@ -40,9 +43,9 @@ class EngineVerdict:
     col: int | None = None
 
 
-def statement_text(sql: str, dialect: str) -> str:
+def statement_text(sql: str, dialect: str, tokens: Sequence[Token] | None = None) -> str:
     """`sql` without trailing semicolons and comments (the engine compiles one statement)."""
-    tokens = tokenize(sql, dialect)
+    tokens = tokenize(sql, dialect) if tokens is None else list(tokens)
     while tokens and tokens[-1].text == ";":
         tokens.pop()
     return sql[: tokens[-1].end + 1] if tokens else sql.strip()
@@ -82,12 +85,15 @@ def _explain(db: "Database", cursor: Any, statement: str) -> None:
         cursor.fetchall()
 
 
-def compile_check(db: "Database", sql: str, *, timeout: float | None = None) -> EngineVerdict:
-    """Have `db`'s engine compile `sql` without running it (the guard decides first)."""
-    guard = check_read_only(sql, db.dialect)
+def compile_check(db: "Database", sql: str, *, timeout: float | None = None,
+                  parsed: ParsedSQL | None = None) -> EngineVerdict:
+    """Have `db`'s engine compile `sql` without running it (the guard decides first;
+    `parsed`: the caller's reading of `sql`, used when it is in `db`'s dialect)."""
+    parsed = parsed_for(parsed, sql, db.dialect)
+    guard = check_read_only(sql, db.dialect, parsed=parsed)
     if not guard.allowed:
         return EngineVerdict(ok=False, message=guard.reason)
-    statement = statement_text(sql, db.dialect)
+    statement = statement_text(sql, db.dialect, parsed.tokens)
     timeout = db.timeout if timeout is None else float(timeout)
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:

@@ -18,9 +18,10 @@ import time
 import uuid
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from sqlglot import exp
+from sqlglot.tokens import Token
 
 from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
@@ -29,6 +30,7 @@ from ..results import STATE_SQL_RESULT, ColumnInfo, ColumnKind, QueryResult
 from .database import DatabaseError, QueryError, QueryTimeoutError, translate_error
 from .functions import function_calls
 from .guard import UnsafeQueryError, ensure_read_only
+from .parsed import parse_sql
 from .schema import database_from
 
 if TYPE_CHECKING:
@@ -120,7 +122,8 @@ def _type_name(db: "Database", raw: Any, type_code: Any) -> str:
 
 
 def with_row_limit(tree: exp.Expression, limit: int) -> exp.Expression:
-    """`tree` with an outer LIMIT of at most `limit` (an existing smaller one is kept)."""
+    """A copy of `tree` with an outer LIMIT of at most `limit` (an existing smaller one is
+    kept); `tree` itself is left as it is."""
     tree = tree.copy()
     current = tree.args.get("limit")
     if current is not None:
@@ -205,7 +208,8 @@ def run_read_only(db: "Database", sql: str, *, limit: int, timeout: float
     return columns, rows, truncated, elapsed
 
 
-def refuse_missing_functions(db: "Database", sql: str, tree: exp.Expression) -> None:
+def refuse_missing_functions(db: "Database", sql: str, tree: exp.Expression,
+                             tokens: Sequence[Token] | None = None) -> None:
     """QueryError for a call the engine lacks, as the engine would refuse it.
 
     What runs is sqlglot's regeneration of the query, which would quietly turn
@@ -218,7 +222,8 @@ def refuse_missing_functions(db: "Database", sql: str, tree: exp.Expression) -> 
     available = db.functions()
     if available is None:
         return
-    missing = [c for c in function_calls(sql, db.dialect, tree) if c.name not in available]
+    missing = [c for c in function_calls(sql, db.dialect, tree, tokens=tokens)
+               if c.name not in available]
     if missing:
         call = missing[0]
         raise QueryError(f"no such function: {call.written}() (line {call.line}, column "
@@ -231,9 +236,11 @@ def execute_query(db: "Database", sql: str, *, limit: int | None = None,
     """Guard, limit and run one read-only query; raises UnsafeQueryError / DatabaseError."""
     limit = db.row_limit if limit is None else max(0, min(int(limit), db.row_limit))
     timeout = db.timeout if timeout is None else float(timeout)
-    tree = ensure_read_only(sql, db.dialect)
-    refuse_missing_functions(db, sql, tree)
-    executable = with_row_limit(tree, limit + 1).sql(db.dialect, comments=False)
+    parsed = parse_sql(sql, db.dialect)
+    tree = ensure_read_only(sql, db.dialect, parsed=parsed)
+    refuse_missing_functions(db, sql, tree, parsed.tokens)
+    # with_row_limit returns a tree of its own: generating from it needs no second copy
+    executable = with_row_limit(tree, limit + 1).sql(db.dialect, comments=False, copy=False)
     columns, rows, truncated, elapsed = run_read_only(db, executable, limit=limit,
                                                       timeout=timeout)
     return QueryResult(sql=sql.strip().rstrip(";").strip(), dialect=db.dialect,

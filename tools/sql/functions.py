@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, Sequence
 
 import sqlglot
 from sqlalchemy.exc import DBAPIError
@@ -91,17 +90,12 @@ class FunctionCall:
 
 
 def tokenize(sql: str, dialect: str) -> list[Token]:
-    """The dialect's tokens of `sql` ([] when even the tokenizer gives up)."""
-    return list(_tokens(sql, dialect))
-
-
-@lru_cache(maxsize=64)
-def _tokens(sql: str, dialect: str) -> tuple[Token, ...]:
-    """Cached: one validation reads the same text's tokens three or four times."""
+    """The dialect's tokens of `sql` ([] when even the tokenizer gives up). Not cached:
+    a check that has a `ParsedSQL` passes its tokens on instead."""
     try:
-        return tuple(sqlglot.Dialect.get_or_raise(dialect).tokenize(sql))
+        return sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
     except SqlglotError:
-        return ()
+        return []
 
 
 def start_col(token: Token) -> int:
@@ -113,14 +107,19 @@ def _declared_names(tree: exp.Expr | None) -> set[str]:
     """CTE and table-alias names: `cnt(n)` in `WITH cnt(n) AS` is not a call."""
     if tree is None:
         return set()
-    names = {alias.name.lower() for alias in tree.find_all(exp.TableAlias) if alias.name}
-    return names | {cte.alias.lower() for cte in tree.find_all(exp.CTE) if cte.alias}
+    names = set()
+    for node in tree.find_all(exp.TableAlias, exp.CTE):  # one walk for both
+        name = node.name if isinstance(node, exp.TableAlias) else node.alias
+        if name:
+            names.add(name.lower())
+    return names
 
 
-def function_calls(sql: str, dialect: str, tree: exp.Expr | None = None
-                   ) -> list[FunctionCall]:
-    """Every `name(` in `sql` that is a function call rather than grammar."""
-    tokens = tokenize(sql, dialect)
+def function_calls(sql: str, dialect: str, tree: exp.Expr | None = None, *,
+                   tokens: Sequence[Token] | None = None) -> list[FunctionCall]:
+    """Every `name(` in `sql` that is a function call rather than grammar (`tokens`: the
+    caller's tokens of `sql`, so it is not tokenized again)."""
+    tokens = tokenize(sql, dialect) if tokens is None else tokens
     declared = _declared_names(tree)
     grammar = SYNTAX_WORDS | DIALECT_SYNTAX.get(dialect, frozenset())
     calls = []
@@ -143,7 +142,7 @@ def function_calls(sql: str, dialect: str, tree: exp.Expr | None = None
     return calls
 
 
-def _closing(tokens: list[Token], open_index: int) -> int:
+def _closing(tokens: Sequence[Token], open_index: int) -> int:
     """End offset of the parenthesis that closes `tokens[open_index]`."""
     depth = 0
     for token in tokens[open_index:]:

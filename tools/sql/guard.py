@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from stageagent.exceptions import StageAgentError
+
+from .parsed import ParsedSQL, parsed_for
 
 #: functions with side effects, file/network access, sleeps or session changes
 DENIED_FUNCTIONS = frozenset({
@@ -68,6 +68,8 @@ _FORBIDDEN_NODES: tuple[tuple[type[exp.Expression], str], ...] = tuple(
         ("PropertyEQ", "variable assignment (:=) changes session state"),
     ) if hasattr(exp, name))
 
+#: all of them at once: most nodes are none of them, and one isinstance says so
+_FORBIDDEN_TYPES = tuple(node_type for node_type, _ in _FORBIDDEN_NODES)
 _QUERY_ROOTS = (exp.Select, exp.SetOperation)
 _HIDDEN_CODE = re.compile(r"/\*[!+]")
 
@@ -102,19 +104,20 @@ def _refuse(reason: str) -> GuardResult:
                               "SELECT or a UNION of SELECTs) is allowed.")
 
 
-def check_read_only(sql: str, dialect: str) -> GuardResult:
-    """Decide whether `sql` is exactly one side-effect-free query in `dialect`."""
+def check_read_only(sql: str, dialect: str, *, parsed: ParsedSQL | None = None) -> GuardResult:
+    """Decide whether `sql` is exactly one side-effect-free query in `dialect`
+    (`parsed`: the caller's reading of `sql`, so it is not parsed again)."""
     if not sql or not sql.strip():
         return _refuse("empty statement")
     if _HIDDEN_CODE.search(sql):
         return _refuse("executable comments /*! ... */ and optimizer hints /*+ ... */ are not "
                        "allowed; remove them")
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except SqlglotError as exc:
-        first = str(exc).splitlines()[0]
+    parsed = parsed_for(parsed, sql, dialect)
+    if parsed.statements is None:
+        first = str(parsed.error).splitlines()[0]
         return _refuse(f"the statement could not be parsed as {dialect} SQL ({first}); fix the "
                        "syntax")
+    statements = [s for s in parsed.statements if s is not None]
     if len(statements) != 1:
         return _refuse(f"found {len(statements)} statements; send exactly one" if statements
                        else "no statement found")
@@ -125,9 +128,9 @@ def check_read_only(sql: str, dialect: str) -> GuardResult:
         kind = root.key.upper() if not isinstance(root, exp.Command) else str(root.this).upper()
         return _refuse(f"{kind} is not a query")
     for node in root.walk():
-        for node_type, reason in _FORBIDDEN_NODES:
-            if isinstance(node, node_type):
-                return _refuse(f"{reason} ({node.sql(dialect)[:60]!r})")
+        if isinstance(node, _FORBIDDEN_TYPES):
+            reason = next(r for node_type, r in _FORBIDDEN_NODES if isinstance(node, node_type))
+            return _refuse(f"{reason} ({node.sql(dialect)[:60]!r})")
         if isinstance(node, exp.Func):
             name = function_name(node)
             if name in DENIED_FUNCTIONS:
@@ -136,9 +139,10 @@ def check_read_only(sql: str, dialect: str) -> GuardResult:
     return GuardResult(True, expression=root)
 
 
-def ensure_read_only(sql: str, dialect: str) -> exp.Expression:
+def ensure_read_only(sql: str, dialect: str, *,
+                     parsed: ParsedSQL | None = None) -> exp.Expression:
     """The parsed query, or `UnsafeQueryError` with the guard's reason."""
-    result = check_read_only(sql, dialect)
+    result = check_read_only(sql, dialect, parsed=parsed)
     if not result.allowed or result.expression is None:
         raise UnsafeQueryError(result.reason, sql=sql)
     return result.expression

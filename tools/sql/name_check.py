@@ -10,10 +10,11 @@ dialect writes them, and suggest the closest real names.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Sequence
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
+from sqlglot.tokens import Token
 
 from .functions import MYSQL_FUNCTIONS, function_calls
 from .issues import IssueKind, ValidationIssue
@@ -248,7 +249,8 @@ class NameChecker:
             return f" (PostgreSQL folds unquoted names to lower case; write \"{same[0]}\")"
         return ""
 
-    def check_functions(self, sql: str, tree: exp.Expr) -> None:
+    def check_functions(self, sql: str, tree: exp.Expr,
+                        tokens: Sequence[Token] | None = None) -> None:
         """Every call as written, against the functions the engine really has."""
         known = self.schema.functions
         if known is None:
@@ -256,7 +258,7 @@ class NameChecker:
         if known is None:
             return
         where = DIALECT_NAMES.get(self.dialect, self.dialect)
-        for call in function_calls(sql, self.dialect, tree):
+        for call in function_calls(sql, self.dialect, tree, tokens=tokens):
             if call.name in known:
                 continue
             near = [n for n in difflib.get_close_matches(call.name, known, n=2, cutoff=0.75)]

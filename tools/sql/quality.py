@@ -21,6 +21,7 @@ from stageagent.quality import Candidate, QualityReport
 from ..results import STATE_SQL_RESULT, QueryResult
 from .guard import check_read_only
 from .output import SQLStageOutput
+from .parsed import ParsedSQL, parse_sql
 from .validate import validate_sql
 
 if TYPE_CHECKING:
@@ -33,11 +34,26 @@ _ROW_WORDS = re.compile(r"\b(list|show|which|who|top|each|per|by|what|find|give)
 _SQL_BLOCK = re.compile(r"```(?:sql)?\s*(.+?)```", re.S | re.I)
 
 
-def _normalise(sql: str, dialect: str) -> str:
+def _normalise(sql: str, dialect: str, parsed: ParsedSQL | None = None) -> str:
+    """The query as `parse_one` reads and regenerates it (lower case, no comments), so
+    formatting does not matter; the text itself when it does not parse. `parsed`: a
+    reading of `sql` in `dialect`, so it is not parsed again."""
+    statements = parsed.statements if parsed is not None else None
     try:
-        return sqlglot.parse_one(sql, read=dialect).sql(dialect, comments=False).lower()
+        if statements is not None and len(statements) == 1 and statements[0] is not None:
+            return statements[0].sql(dialect, comments=False).lower()
+        if parsed is None or (statements and statements[0] is not None):  # several: a Block
+            return sqlglot.parse_one(sql, read=dialect).sql(dialect, comments=False).lower()
     except SqlglotError:
-        return " ".join(sql.lower().rstrip(";").split())
+        pass
+    return " ".join(sql.lower().rstrip(";").split())  # what parse_one could not read
+
+
+def _same_query(executed: str, sql: str, dialect: str, parsed: ParsedSQL) -> bool:
+    """Whether the executed text is the final SQL, up to formatting."""
+    if executed == sql:  # the usual case: the output quotes what the executor ran
+        return True
+    return _normalise(executed, dialect) == _normalise(sql, dialect, parsed)
 
 
 def _candidate_sql(candidate: Candidate) -> tuple[str, SQLStageOutput | None]:
@@ -85,13 +101,14 @@ class SQLQualityEvaluator:
         if not check("has_sql", bool(sql.strip()), "No final SQL: put the executed query in "
                      "the output's `sql` field."):
             return self._report(checks, critiques)
-        verdict = check_read_only(sql, dialect)
+        parsed = parse_sql(sql, dialect)  # read once; the guard and the validator share it
+        verdict = check_read_only(sql, dialect, parsed=parsed)
         check("read_only", verdict.allowed, f"The SQL is not an allowed query: {verdict.reason}")
         if self.database is not None and verdict.allowed:
-            v = validate_sql(sql, self.database.schema(), dialect, database=self.database)
+            v = validate_sql(sql, self.database.schema(), dialect, database=self.database,
+                             parsed=parsed, qualify_columns=False)
             check("qualifies", v.valid, f"The SQL does not match the schema: {v.summary()}")
-        executed = result is not None and _normalise(result.sql, dialect) == _normalise(
-            sql, dialect)
+        executed = result is not None and _same_query(result.sql, sql, dialect, parsed)
         check("executed", executed, "The final SQL was not run: execute exactly this query "
               "with sql_executor before answering." if result else
               "No query result: run the final SQL with sql_executor.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlglot.tokens import Token, TokenType
 
@@ -86,9 +86,11 @@ def dangling_commas(tokens: list[Token]) -> list[SyntaxProblem]:
     return out
 
 
-def syntax_problems(sql: str, dialect: str, names: Iterable[str]) -> list[SyntaxProblem]:
-    """Every token-level problem of `sql`: first word, misspelt keywords, dangling commas."""
-    tokens = tokenize(sql, dialect)
+def syntax_problems(sql: str, dialect: str, names: Iterable[str],
+                    tokens: Sequence[Token] | None = None) -> list[SyntaxProblem]:
+    """Every token-level problem of `sql`: first word, misspelt keywords, dangling commas
+    (`tokens`: the caller's tokens of `sql`)."""
+    tokens = tokenize(sql, dialect) if tokens is None else list(tokens)
     first = first_word_problem(tokens)
     return ([first] if first else []) + misspelt_keywords(tokens[1 if first else 0:], names) \
         + dangling_commas(tokens)

@@ -14,13 +14,13 @@ case.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.tokens import Token
 
 from stageagent.exceptions import ToolError
 from stageagent.function_tools import ToolContext, tool
@@ -29,6 +29,7 @@ from .functions import tokenize
 from .guard import check_read_only
 from .issues import IssueKind, ValidationIssue, ValidationResult
 from .name_check import NameChecker, closest, match_name, node_position, quote_ident
+from .parsed import ParsedSQL, parsed_for
 from .schema import Schema, database_from
 from .syntax import dangling_commas, misspelt_keywords, syntax_problems
 from .translate import translate_functions
@@ -40,10 +41,10 @@ __all__ = ["IssueKind", "ValidationIssue", "ValidationResult", "validate_sql", "
            "closest", "match_name", "node_position", "quote_ident"]
 
 
-def _parse_error_issues(sql: str, dialect: str, exc: ParseError,
-                        names: Iterable[str]) -> list[ValidationIssue]:
+def _parse_error_issues(sql: str, dialect: str, exc: ParseError, names: Iterable[str],
+                        tokens: Sequence[Token]) -> list[ValidationIssue]:
     """Name the token that is wrong; fall back to sqlglot's position and description."""
-    problems = syntax_problems(sql, dialect, names)
+    problems = syntax_problems(sql, dialect, names, tokens)
     if problems:
         return [ValidationIssue(kind="syntax", message=f"syntax error: {p.message} (line "
                                 f"{p.line}, column {p.col})",
@@ -75,19 +76,21 @@ def _declared(tree: exp.Expr) -> set[str]:
         {c.alias for c in tree.find_all(exp.CTE)}
 
 
-def _engine_issues(database: "Database", sql: str, tree: exp.Expr,
+def _engine_issues(database: "Database", parsed: ParsedSQL, tree: exp.Expr,
                    schema: Schema) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
-    """(errors, warnings) from having the engine compile `sql`."""
+    """(errors, warnings) from having the engine compile the query."""
     from .compile_check import compile_check
 
-    verdict = compile_check(database, sql)
+    sql = parsed.sql
+    verdict = compile_check(database, sql, parsed=parsed)
     if verdict.ok:
         warn = [ValidationIssue(kind="engine", message=f"the engine could not check the "
                                 f"query: {verdict.message}")] if verdict.timed_out else []
         return [], warn
     where = f" (line {verdict.line}, column {verdict.col})" if verdict.line else ""
     names = _schema_names(schema) | _declared(tree)
-    hints = [p.message for p in misspelt_keywords(tokenize(sql, schema.dialect), names)]
+    tokens = parsed.tokens if parsed.dialect == schema.dialect else tokenize(sql, schema.dialect)
+    hints = [p.message for p in misspelt_keywords(list(tokens), names)]
     message = f"the database refused the query{where}: {verdict.message}"
     if hints:
         message += " - " + "; ".join(hints[:2])
@@ -95,17 +98,19 @@ def _engine_issues(database: "Database", sql: str, tree: exp.Expr,
                             col=verdict.col)], []
 
 
-def _parse(sql: str, dialect: str, schema: Schema,
-           result: ValidationResult) -> exp.Expr | None:
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except ParseError as exc:
-        result.errors.extend(_parse_error_issues(sql, dialect, exc, _schema_names(schema)))
+def _parse(parsed: ParsedSQL, schema: Schema, result: ValidationResult) -> exp.Expr | None:
+    """The one query of `parsed`, or None with the syntax or guard errors in `result`."""
+    sql, dialect = parsed.sql, parsed.dialect
+    if isinstance(parsed.error, ParseError):
+        result.errors.extend(_parse_error_issues(sql, dialect, parsed.error,
+                                                 _schema_names(schema), parsed.tokens))
         return None
-    except SqlglotError as exc:
-        result.errors.append(ValidationIssue(kind="syntax", message=f"cannot parse: {exc}"))
+    if parsed.statements is None:
+        result.errors.append(ValidationIssue(kind="syntax",
+                                             message=f"cannot parse: {parsed.error}"))
         return None
-    verdict = check_read_only(sql, dialect)
+    statements = [s for s in parsed.statements if s is not None]
+    verdict = check_read_only(sql, dialect, parsed=parsed)
     if not verdict.allowed or not statements:
         result.errors.append(ValidationIssue(kind="unsafe", message=verdict.reason))
         return None
@@ -123,10 +128,11 @@ def _sqlite_date_casts(tree: exp.Expr, checker: NameChecker) -> None:
                           cast.this, name="CAST", suggestions=[f"{fn}()"])
 
 
-def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
+def _ast_checks(parsed: ParsedSQL, tree: exp.Expr, schema: Schema,
                 result: ValidationResult) -> None:
+    sql, dialect = parsed.sql, parsed.dialect
     checker = NameChecker(schema, dialect)
-    for problem in dangling_commas(tokenize(sql, dialect)):
+    for problem in dangling_commas(list(parsed.tokens)):
         checker.issue("syntax", f"syntax error: {problem.message}", name=problem.token,
                       at=(problem.line, problem.col))
     try:
@@ -134,7 +140,7 @@ def _ast_checks(sql: str, tree: exp.Expr, schema: Schema, dialect: str,
             checker.check_scope(scope)
     except OptimizeError as exc:
         checker.issue("other", f"cannot resolve the query's scopes: {exc}")
-    checker.check_functions(sql, tree)
+    checker.check_functions(sql, tree, parsed.tokens)
     if dialect == "sqlite":
         _sqlite_date_casts(tree, checker)
     unknown = [e for e in checker.errors if e.kind == "unknown_function"]
@@ -154,41 +160,53 @@ TOO_DEEP = ("the query nests too deeply for the parser (too many levels of paren
 
 
 def validate_sql(sql: str, schema: Schema, dialect: str | None = None, *,
-                 database: "Database | None" = None) -> ValidationResult:
+                 database: "Database | None" = None, parsed: ParsedSQL | None = None,
+                 qualify_columns: bool = True) -> ValidationResult:
     """Parse, guard, check every table, column and function, then (given `database`)
-    have the engine compile the statement without running it."""
+    have the engine compile the statement without running it.
+
+    `parsed`: the caller's reading of `sql` (not parsed again when it is in `dialect`).
+    `qualify_columns=False` leaves out `qualified_sql` - the fully qualified text, one
+    more optimizer pass that can only add a warning, never change `valid`."""
     dialect = dialect or schema.dialect
     try:
-        return _validate(sql, schema, dialect, database)
+        return _validate(parsed_for(parsed, sql, dialect), schema, database, qualify_columns)
     except RecursionError:
         return ValidationResult(valid=False, dialect=dialect, errors=[
             ValidationIssue(kind="syntax", message=TOO_DEEP)])
 
 
-def _validate(sql: str, schema: Schema, dialect: str,
-              database: "Database | None") -> ValidationResult:
+def _validate(parsed: ParsedSQL, schema: Schema, database: "Database | None",
+              qualify_columns: bool) -> ValidationResult:
+    dialect = parsed.dialect
     result = ValidationResult(valid=False, dialect=dialect)
-    tree = _parse(sql, dialect, schema, result)
+    tree = _parse(parsed, schema, result)
     if tree is None:
         return result
-    _ast_checks(sql, tree, schema, dialect, result)
+    _ast_checks(parsed, tree, schema, result)
     if not result.errors and database is not None:
-        errors, warnings = _engine_issues(database, sql, tree, schema)
+        errors, warnings = _engine_issues(database, parsed, tree, schema)
         result.errors.extend(errors)
         result.warnings.extend(warnings)
         result.engine_checked = not warnings
-    if not result.errors:
-        try:
-            mapping: dict[str, object] = dict(schema.mapping())
-            qualified = qualify(tree.copy(), schema=mapping, dialect=dialect,
-                                quote_identifiers=False, identify=False,
-                                validate_qualify_columns=True)
-            result.qualified_sql = qualified.sql(dialect, unsupported_level=ErrorLevel.IGNORE)
-        except (OptimizeError, SqlglotError) as exc:
-            result.warnings.append(ValidationIssue(
-                kind="other", message=f"could not fully qualify the query: {exc}"))
+    if not result.errors and qualify_columns:
+        _qualify(tree, schema, result)
     result.valid = not result.errors
     return result
+
+
+def _qualify(tree: exp.Expr, schema: Schema, result: ValidationResult) -> None:
+    """`result.qualified_sql`: every column with its table (a warning when impossible)."""
+    dialect = result.dialect
+    try:
+        mapping: dict[str, object] = dict(schema.mapping())
+        qualified = qualify(tree.copy(), schema=mapping, dialect=dialect,
+                            quote_identifiers=False, identify=False,
+                            validate_qualify_columns=True)
+        result.qualified_sql = qualified.sql(dialect, unsupported_level=ErrorLevel.IGNORE)
+    except (OptimizeError, SqlglotError) as exc:
+        result.warnings.append(ValidationIssue(
+            kind="other", message=f"could not fully qualify the query: {exc}"))
 
 
 @tool(read_only=True)

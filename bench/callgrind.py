@@ -3,7 +3,6 @@
 Wall and CPU time move with whatever else the machine runs; the instruction count of
 the same code does not (within ~1%), so it is the figure to compare changes by. Run a
 snippet twice - with the work and without it - and divide the difference.
-(`bench/overhead.py` has its own copy of this runner; it can call this one.)
 """
 
 from __future__ import annotations

@@ -357,19 +357,9 @@ asyncio.run(main())
 
 
 def _collected(runs: int, turns: int, kind: str = "-") -> int:
-    import os
-    import re
+    from bench.callgrind import collected
 
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root)}
-    out = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-c", _COUNT_SCRIPT, str(runs), str(turns), kind],
-        capture_output=True, text=True, check=True, env=env, cwd=str(root))
-    match = re.search(r"Collected : (\d+)", out.stderr)
-    if match is None:
-        raise RuntimeError(f"valgrind printed no instruction count:\n{out.stderr[-2000:]}")
-    return int(match.group(1))
+    return collected(_COUNT_SCRIPT, str(runs), str(turns), kind)
 
 
 def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
@@ -379,10 +369,9 @@ def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
     this is the figure to compare changes by; about 8,800 instructions make one µs here
     when the machine is quiet. Needs valgrind (Debian package `valgrind`).
     """
-    import shutil
+    from bench.callgrind import require_valgrind
 
-    if shutil.which("valgrind") is None:
-        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    require_valgrind()
     per = {}
     for n in turns:
         runs = max(2, 1000 // (n + 1))

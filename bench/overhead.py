@@ -15,7 +15,9 @@
   three values per iteration - the floor under any loop; ratio_to_await_floor beside it.
 
 `python -m bench overhead --instructions` counts CPU instructions per iteration under
-valgrind instead: the one figure that does not move with the machine's load.
+valgrind instead: the one figure that does not move with the machine's load. It also
+counts `import stageagent` with the runtime resolved (import_instructions) and that plus
+a first tiny stage run (import_and_first_run_instructions), interpreter startup subtracted.
 """
 
 from __future__ import annotations
@@ -292,15 +294,21 @@ async def memory_per_run(runs: int = 1000, turns: int = 5) -> float:
     return in_flight / runs / 1024
 
 
+def _precompile() -> None:
+    """Write the package's bytecode: an import is measured, not a compilation (the
+    environment may say PYTHONDONTWRITEBYTECODE)."""
+    import stageagent
+
+    compileall.compile_dir(str(Path(stageagent.__file__).parent), quiet=1)
+
+
 def import_time(repeats: int = 7, *, touch_runtime: bool = False) -> float:
     """Median seconds for `import stageagent` in a fresh interpreter.
 
     The package resolves its public names lazily (PEP 562); `touch_runtime=True` also
     resolves `stageagent.StageAwareRuntime`, the cost a real program pays.
     """
-    import stageagent
-
-    compileall.compile_dir(str(Path(stageagent.__file__).parent), quiet=1)
+    _precompile()
     extra = "; stageagent.StageAwareRuntime" if touch_runtime else ""
     code = ("import time; t = time.perf_counter(); import stageagent" + extra +
             "; print(time.perf_counter() - t)")
@@ -356,6 +364,41 @@ asyncio.run(main())
 """
 
 
+#: a program's first stage: import, build a runtime with one tool, run one tool call and an
+#: answer - everything a program pays before its first result (schemas built on first use
+#: are paid here, not at import)
+_FIRST_RUN_SCRIPT = """
+import asyncio
+import stageagent
+from stageagent import ScriptedModel, StageAwareRuntime, StageConfig, call, tool
+@tool(read_only=True)
+async def echo(i: int) -> int:
+    \"\"\"Returns its argument.\"\"\"
+    return i
+async def main():
+    rt = StageAwareRuntime(tools=[echo])
+    config = StageConfig(name="tiny", tools=["echo"], prompt_text="Tiny.", max_iterations=3)
+    result = await rt.run(config, "go", model=ScriptedModel([call("echo", {"i": 1}), "done"]))
+    assert result.reason == "completed", result
+asyncio.run(main())
+"""
+
+
+def import_instructions() -> dict[str, int]:
+    """Instructions over a bare interpreter's startup (`python -c pass`) for
+    `import stageagent` with `StageAwareRuntime` resolved, and for that plus a first tiny
+    stage run (`_FIRST_RUN_SCRIPT`)."""
+    from bench.callgrind import collected
+
+    _precompile()
+    startup = collected("pass")
+    return {
+        "import_instructions":
+            collected("import stageagent; stageagent.StageAwareRuntime") - startup,
+        "import_and_first_run_instructions": collected(_FIRST_RUN_SCRIPT) - startup,
+    }
+
+
 def _collected(runs: int, turns: int, kind: str = "-") -> int:
     from bench.callgrind import collected
 
@@ -381,5 +424,6 @@ def instructions(turns: tuple[int, ...] = (10, 50, 200)) -> dict[str, Any]:
     return {"instructions_per_iteration": per, "bare_loop_instructions": bare,
             "ratio_to_bare_loop": round(per["50"] / bare, 1) if "50" in per else None,
             "await_floor_instructions": floor,
-            "ratio_to_await_floor": round(per["50"] / floor, 1) if "50" in per else None}
+            "ratio_to_await_floor": round(per["50"] / floor, 1) if "50" in per else None,
+            **import_instructions()}
 

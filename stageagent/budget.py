@@ -43,9 +43,12 @@ class History:
         for message in messages:
             self.append(message)
 
-    def append(self, message: Any) -> int:
-        """Add a message, counting its tokens once. Returns its count."""
-        text = message_text(message)
+    def append(self, message: Any, text: str | None = None) -> int:
+        """Add a message, counting its tokens once. Returns its count.
+
+        `text`: the message's `message_text`, when the caller has it already."""
+        if text is None:
+            text = message_text(message)
         try:
             n = self._count(text) + MESSAGE_OVERHEAD
         except UnicodeEncodeError:  # lone surrogates: the careful path
@@ -135,6 +138,20 @@ class Spend:
         c[4] += usage.requests
         if usage.estimated:
             self._estimated = True
+        return self._charge(model, usage)
+
+    def add_estimated(self, model: str, usage: Usage, input_tokens: int,
+                      output_tokens: int) -> float | None:
+        """`add` for a usage the runtime estimated from its own counts (one request, no
+        cache): the counts come as plain integers, not read back from the model."""
+        c = self._counts
+        c[0] += input_tokens
+        c[1] += output_tokens
+        c[4] += 1
+        self._estimated = True
+        return self._charge(model, usage)
+
+    def _charge(self, model: str, usage: Usage) -> float | None:
         cost = self._price(model, usage)
         if cost is None:
             self._unpriced = True

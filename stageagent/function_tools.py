@@ -114,7 +114,11 @@ class Tool:
         summary, param_docs = _param_docs(inspect.getdoc(function) or "")
         self.description = description if description is not None else summary
         self.takes_ctx, self.args_model, fields = self._build_args_model(param_docs)
-        self._validate = _dict_validator(f"{self.name}_args", fields) or self._model_validate
+        #: validated keyword arguments for a dict of arguments; raises pydantic
+        #: `ValidationError`. The validator itself, not a method around it: it runs for
+        #: every call the model makes.
+        self.validate: Callable[[dict[str, Any]], dict[str, Any]] = (
+            _dict_validator(f"{self.name}_args", fields) or self._model_validate)
         schema = self.args_model.model_json_schema()
         schema.pop("title", None)
         self.parameters: dict[str, Any] = schema
@@ -169,10 +173,6 @@ class Tool:
 
     def _model_validate(self, arguments: Any) -> dict[str, Any]:
         return self.args_model.__pydantic_validator__.validate_python(arguments).__dict__
-
-    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Validated keyword arguments; raises pydantic `ValidationError`."""
-        return self._validate(arguments)
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext | None = None) -> Any:
         """Validate and run (no timeout, no error conversion: the runtime adds those)."""
@@ -244,15 +244,28 @@ def _dict_validator(name: str, fields: dict[str, tuple[Any, Any]]) -> Any:
     return validate
 
 
+#: types that are never a pydantic model (the model check is an ABC check: costly)
+_JSON_NATIVE = frozenset({int, float, bool, type(None), dict, list, tuple})
+
+
 def render_output(value: Any) -> str:
     """A tool's return value as observation text (JSON for structured values)."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value
-    if isinstance(value, BaseModel):
+    if kind is int:  # the common case, without the serialiser: its JSON is its digits
         try:
-            return value.model_dump_json()
-        except PydanticSerializationError:  # lone surrogates in a string field
-            return dumps(value.model_dump(mode="json"))
+            return str(value)
+        except ValueError:  # past Python's int-to-text digit limit: the serialiser can
+            pass
+    if kind not in _JSON_NATIVE:
+        if isinstance(value, str):  # a str subclass (a StrEnum member) is text too
+            return value
+        if isinstance(value, BaseModel):
+            try:
+                return value.model_dump_json()
+            except PydanticSerializationError:  # lone surrogates in a string field
+                return dumps(value.model_dump(mode="json"))
     return dumps(value)
 
 

@@ -175,16 +175,20 @@ def message_text(message: BaseModel) -> str:
     """The text a message contributes to the context, for token counting."""
     role = message.role  # type: ignore[attr-defined]
     if role == "assistant":
-        parts = message.parts  # type: ignore[attr-defined]
-        if len(parts) == 1:
-            return _part_text(parts[0])
-        return "\n".join([_part_text(part) for part in parts])
+        return parts_text(message.parts)  # type: ignore[attr-defined]
     if role == "tool":
         results = message.results  # type: ignore[attr-defined]
         if len(results) == 1:
             return results[0].content
         return "\n".join([r.content for r in results])
     return message.content  # type: ignore[attr-defined]
+
+
+def parts_text(parts: list[Any]) -> str:
+    """The text an assistant turn's parts contribute to the context (`message_text`)."""
+    if len(parts) == 1:
+        return _part_text(parts[0])
+    return "\n".join([_part_text(part) for part in parts])
 
 
 def _part_text(part: Any) -> str:

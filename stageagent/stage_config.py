@@ -27,7 +27,6 @@ Example (`stages/sql.toml`)::
 
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
@@ -162,6 +161,8 @@ def _key_of(loc: tuple[Any, ...]) -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """The file's TOML table; every way it can fail is a StageConfigError naming the file."""
+    import tomllib  # here: a program with stages built in code never parses TOML
+
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:

@@ -46,6 +46,7 @@ from .messages import (
     ToolReturnMessage,
     Usage,
     UserMessage,
+    parts_text,
 )
 from .models import Model
 from .models.base import ModelRequest
@@ -131,7 +132,8 @@ class RunState:
     __slots__ = ("history", "spend", "runner", "ctx", "observations", "seen_calls",
                  "iteration", "response", "text", "calls", "usage", "cost", "window_tokens",
                  "output", "final_text", "score", "critiques", "format_errors", "gate_report",
-                 "verdict", "budgeted", "model_name", "context_budget", "format_response")
+                 "verdict", "budgeted", "model_name", "context_budget", "format_response",
+                 "max_iterations", "loop_repeats", "model_s", "first_settings", "settings")
 
     def __init__(self, spend: Spend):
         self.history: History | None = None
@@ -160,6 +162,13 @@ class RunState:
         self.budgeted = False  # the stage has a token or cost budget
         self.model_name = ""
         self.context_budget: int | None = None
+        # the config's values the loop reads every turn, as plain attributes (reading a
+        # pydantic model's field costs several times as much)
+        self.max_iterations = 0
+        self.loop_repeats = 0
+        self.model_s: float | None = None
+        self.first_settings: Any = None  # the first turn's model settings...
+        self.settings: Any = None  # ...and every later turn's (no forced tool choice)
 
 
 class StageRun:
@@ -287,7 +296,7 @@ class StageRun:
                     except StopIteration as done:
                         response = done.value
                     else:
-                        response = await finish_within(steps, pending, config.timeouts.model_s)
+                        response = await finish_within(steps, pending, s.model_s)
                 self._think(s, response)
                 if s.text:
                     yield emit.thought(s.text)
@@ -423,6 +432,13 @@ class StageRun:
         history.pin(2 if task == 1 else 1, task=task)
         s.model_name = self.model.name
         s.context_budget = config.budget.context_tokens
+        s.max_iterations = config.max_iterations
+        s.loop_repeats = config.limits.loop_repeats
+        s.model_s = config.timeouts.model_s
+        # a stage's tool choice is for its first turn; then the model decides
+        settings = s.first_settings = prepared.settings
+        s.settings = (settings if settings.tool_choice is None
+                      else settings.model_copy(update={"tool_choice": None}))
         s.budgeted = (config.budget.max_total_tokens is not None
                       or config.budget.max_cost_usd is not None)
         s.ctx = ToolContext(run_id=self.emitter.run_id, stage=config.name, deps=self._deps,
@@ -437,20 +453,17 @@ class StageRun:
         """Start an iteration (or stop: a request, the limit); returns the model request."""
         if self._stop is not None:
             raise self._stop
-        if s.iteration >= self.config.max_iterations:
+        if s.iteration >= s.max_iterations:
             raise Stop("max_iterations")
         s.iteration = self.emitter.iteration = s.ctx.iteration = s.iteration + 1  # type: ignore[union-attr]
         self._active_task = self._current_task()  # what cancel() interrupts
         history = s.history
         assert history is not None
-        prepared = self._prepared
-        settings = prepared.settings
-        if settings.tool_choice is not None and s.iteration > 1:
-            # a stage's tool choice is for its first turn; then the model decides
-            settings = settings.model_copy(update={"tool_choice": None})
         request = trusted(ModelRequest, {
-            "messages": history.window(s.context_budget), "tools": prepared.definitions,
-            "settings": settings, "output_schema": None}, _REQUEST_FIELDS)
+            "messages": history.window(s.context_budget),
+            "tools": self._prepared.definitions,
+            "settings": s.first_settings if s.iteration == 1 else s.settings,
+            "output_schema": None}, _REQUEST_FIELDS)
         s.window_tokens = history.window_tokens
         return request
 
@@ -464,16 +477,19 @@ class StageRun:
         if response is None:
             raise Stop("error", "the model stream ended without a response")
         s.response = response
-        out_tokens = s.history.append(response)  # type: ignore[union-attr]
+        parts = response.parts
+        out_tokens = s.history.append(response, parts_text(parts))  # type: ignore[union-attr]
         usage = response.usage
-        if not usage.input_tokens and not usage.output_tokens:
+        if not usage.input_tokens and not usage.output_tokens:  # estimated, from our counts
             usage = trusted(Usage, {
                 "input_tokens": s.window_tokens, "output_tokens": out_tokens,
                 "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1,
                 "estimated": True}, _USAGE_FIELDS)
+            s.cost = s.spend.add_estimated(s.model_name, usage, s.window_tokens, out_tokens)
+        else:
+            s.cost = s.spend.add(s.model_name, usage)
         s.usage = usage
-        s.cost = s.spend.add(s.model_name, usage)
-        s.text, s.calls = text, calls = _split(response.parts)
+        s.text, s.calls = text, calls = _split(parts)
         if self._log is not QUIET:
             self._log.bind(iteration=s.iteration).debug(
                 "model turn: {} tool call(s), {} chars of text, {} context tokens",
@@ -483,11 +499,11 @@ class StageRun:
         for call in calls:
             key = _call_key(call)
             seen = s.seen_calls[key] = s.seen_calls.get(key, 0) + 1
-            if seen >= self.config.limits.loop_repeats:
+            if seen >= s.loop_repeats:
                 repeated = call
         if repeated is not None:
             raise Stop("loop_detected", f"tool {repeated.name!r} was called "
-                       f"{self.config.limits.loop_repeats} times with the same arguments")
+                       f"{s.loop_repeats} times with the same arguments")
 
     async def _act(self, s: RunState) -> list[Outcome]:
         """Run the turn's tool calls; their results join the history."""
@@ -495,36 +511,37 @@ class StageRun:
         assert runner is not None and s.ctx is not None
         self._active_task = self._current_task()
         if len(calls) == 1:
-            outcomes = [await runner.run_one(calls[0], s.ctx)]
-            results = [outcomes[0].result]
+            outcome = await runner.run_one(calls[0], s.ctx)
+            outcomes, results, text = [outcome], [outcome.result], outcome.content
         else:
             outcomes = await runner.run_all(calls, s.ctx)
             results = [o.result for o in outcomes]
+            text = "\n".join([o.content for o in outcomes])  # as `message_text` has it
         s.history.append(trusted(ToolReturnMessage, {  # type: ignore[union-attr]
-            "role": "tool", "results": results}, _RETURN_FIELDS))
+            "role": "tool", "results": results}, _RETURN_FIELDS), text)
         return outcomes
 
     def _approval(self, outcome: Outcome) -> ev.BaseEvent:
-        r, (approved, reason) = outcome.result, outcome.approval  # type: ignore[misc]
-        return self.emitter.make(ev.ToolApproval, tool_call_id=r.tool_call_id, tool=r.name,
-                                 approved=approved, reason=reason)
+        approved, reason = outcome.approval  # type: ignore[misc]
+        return self.emitter.make(ev.ToolApproval, tool_call_id=outcome.tool_call_id,
+                                 tool=outcome.name, approved=approved, reason=reason)
 
     def _observed(self, s: RunState, outcome: Outcome) -> ev.BaseEvent:
         """Record one tool outcome (an observation unless it failed); its event."""
-        r = outcome.result
-        if not r.is_error:
-            s.observations.append(r)
+        if not outcome.is_error:
+            s.observations.append(outcome.result)
         if self._log is not QUIET:
             self._log.bind(iteration=s.iteration).debug(
-                "tool {} {} in {:.1f} ms", r.name, "failed" if r.is_error else "returned",
-                outcome.duration_ms)
-        return self.emitter.tool_result(r.tool_call_id, r.name, r.is_error, r.content,
-                                        outcome.duration_ms, outcome.truncated)
+                "tool {} {} in {:.1f} ms", outcome.name,
+                "failed" if outcome.is_error else "returned", outcome.duration_ms)
+        return self.emitter.tool_result(outcome.tool_call_id, outcome.name, outcome.is_error,
+                                        outcome.content, outcome.duration_ms,
+                                        outcome.truncated)
 
     def _after_act(self, s: RunState, outcomes: list[Outcome]) -> None:
         """Stop when a tool's retry budget or the stage's token/cost budget is spent."""
         for outcome in outcomes:
-            if outcome.result.is_error:  # only a failure spends a retry budget
+            if outcome.is_error:  # only a failure spends a retry budget
                 for call in s.calls:
                     spent = s.runner.budget_spent(call.name)  # type: ignore[union-attr]
                     if spent:

@@ -52,9 +52,17 @@ Approver = Callable[[ApprovalRequest], Awaitable[Union[bool, tuple[bool, str]]]]
 
 @dataclass(slots=True)
 class Outcome:
-    """The result of one call, ready to become an observation and an event."""
+    """The result of one call, ready to become an observation and an event.
+
+    `result`'s fields are here again as plain values: the loop reads them every turn,
+    and reading a pydantic model's field costs several times a plain attribute.
+    """
 
     result: ToolResult
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool
     duration_ms: float
     truncated: bool = False
     approval: tuple[bool, str] | None = None
@@ -184,9 +192,11 @@ class ToolRunner:
         truncated = False
         if len(text) > limit:  # a token is at least one character: shorter needs no count
             text, truncated = self._truncated(text, limit)
-        result = trusted(ToolResult, {"tool_call_id": call.id, "name": name, "content": text,
+        call_id = call.id
+        result = trusted(ToolResult, {"tool_call_id": call_id, "name": name, "content": text,
                                       "is_error": False}, _RESULT_FIELDS)
-        return Outcome(result, (_clock() - start) * 1000, truncated, approval)
+        return Outcome(result, call_id, name, text, False, (_clock() - start) * 1000,
+                       truncated, approval)
 
     def _not_available(self, name: str) -> str:
         if self._known(name):
@@ -232,11 +242,13 @@ class ToolRunner:
 
     def _fail(self, call: ToolCallPart, text: str, start: float, *, count: bool = True,
               approval: tuple[bool, str] | None = None) -> Outcome:
+        call_id, name = call.id, call.name
         if count:
-            self.failures[call.name] = self.failures.get(call.name, 0) + 1
-        result = trusted(ToolResult, {"tool_call_id": call.id, "name": call.name,
+            self.failures[name] = self.failures.get(name, 0) + 1
+        result = trusted(ToolResult, {"tool_call_id": call_id, "name": name,
                                       "content": text, "is_error": True}, _RESULT_FIELDS)
-        return Outcome(result, (_clock() - start) * 1000, False, approval)
+        return Outcome(result, call_id, name, text, True, (_clock() - start) * 1000, False,
+                       approval)
 
 
 def _run_cancelled() -> bool:

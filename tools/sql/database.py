@@ -53,6 +53,12 @@ class QueryError(DatabaseError):
     """The database rejected the statement (syntax, unknown column, read-only violation...)."""
 
 
+def _quoted_identifier(name: str) -> str:
+    """A PostgreSQL identifier, quoted: a search_path entry keeps its case, spaces and
+    commas (unquoted, `Sales` would name the schema `sales`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def mask_url(url: str | URL) -> str:
     """The URL as text with its password replaced by `***`."""
     try:
@@ -152,9 +158,9 @@ class Database:
             if self.backend == "sqlite":
                 cursor.execute("PRAGMA query_only = ON")
             elif self.backend == "postgresql":
-                if self.schema_name:
+                if self.schema_name:  # quoted: the name as given ("Sales", "a,b")
                     cursor.execute("SELECT set_config('search_path', %s, false)",
-                                   (self.schema_name,))
+                                   (_quoted_identifier(self.schema_name),))
                 cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             else:
                 if self.schema_name:

@@ -89,9 +89,9 @@ def _load(name: str, tmp_dir) -> DemoDB:
     create_demo_database(url, schema=DEMO_SCHEMA)
     if name == "postgresql":
         writer = create_engine(url)
-        _extra_tables(writer, f"{DEMO_SCHEMA}.")
-        return DemoDB(name, Database(url, schema=DEMO_SCHEMA, timeout=2.0), writer,
-                      f"{DEMO_SCHEMA}.")
+        prefix = f'"{DEMO_SCHEMA}".'  # quoted: the suffix may hold capitals
+        _extra_tables(writer, prefix)
+        return DemoDB(name, Database(url, schema=DEMO_SCHEMA, timeout=2.0), writer, prefix)
     demo_url = make_url(url).set(database=DEMO_SCHEMA)
     writer = create_engine(demo_url)
     _extra_tables(writer, "")

@@ -10,7 +10,9 @@ without surrogates never leaves the fast path.
 
 from __future__ import annotations
 
+import decimal
 import json
+import uuid
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
@@ -27,7 +29,34 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 def dumps_escaped(data: Any, *, indent: int | None = None) -> str:
     """Plain JSON data as ASCII JSON text, every non-ASCII character (surrogates too) escaped."""
     separators = (",", ":") if indent is None else (",", ": ")
-    return json.dumps(data, ensure_ascii=True, indent=indent, separators=separators)
+    try:
+        return json.dumps(data, ensure_ascii=True, indent=indent, separators=separators)
+    except ValueError:  # an integer past str()'s digit limit (4,300 by default)
+        pass
+    # such integers go in as marked strings and come out as their digits, written by
+    # `decimal`, which has no such limit; the marker is random, so no text can forge it
+    marker = f"stageagent-integer-{uuid.uuid4().hex}-"
+    digits: list[str] = []
+    text = json.dumps(_mark_big_integers(data, marker, digits), ensure_ascii=True,
+                      indent=indent, separators=separators)
+    for i, number in enumerate(digits):
+        text = text.replace(f'"{marker}{i}"', number, 1)
+    return text
+
+
+#: bits above which an integer may pass str()'s digit limit (10**4300 has 14,284 bits)
+_BIG_INTEGER_BITS = 14_000
+
+
+def _mark_big_integers(data: Any, marker: str, digits: list[str]) -> Any:
+    if type(data) is int and data.bit_length() > _BIG_INTEGER_BITS:
+        digits.append(str(decimal.Decimal(data)))
+        return f"{marker}{len(digits) - 1}"
+    if isinstance(data, dict):
+        return {key: _mark_big_integers(value, marker, digits) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_mark_big_integers(value, marker, digits) for value in data]
+    return data
 
 
 def loads(text: str | bytes) -> Any:
@@ -35,4 +64,15 @@ def loads(text: str | bytes) -> Any:
     try:
         return from_json(text)
     except ValueError:
-        return json.loads(text)
+        return loads_escaped(text)
+
+
+def loads_escaped(text: str | bytes) -> Any:
+    """Parse what `dumps_escaped` writes - `\\udXXX` escapes of lone surrogates, integers
+    of any length - which pydantic's parser refuses; raises `ValueError` on bad JSON."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int:
+    # int() refuses more than 4,300 digits by default; decimal has no such limit
+    return int(digits) if len(digits) < 4000 else int(decimal.Decimal(digits))

@@ -1,23 +1,16 @@
 """Which event announces a transition: one `Record` in, the plan event out (or None).
 
-The executor writes a record, applies it, then announces it with `announce`; the two
-events every step produces (started, completed) are built like the runtime's hot-path
-events, without validation (`stageagent.construct`).
+The executor writes a record, applies it, then announces it with `announce`; the
+events are built from the executor's own values, without validation.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .. import events as ev
-from ..construct import every_field, trusted
 from ..events import Emitter
 from .model import Step
-
-_STARTED = every_field(ev.StepStarted)
-_COMPLETED = every_field(ev.StepCompleted)
-
 
 def announce(emitter: Emitter, pid: str, steps: dict[str, Step], kind: str,
              step_id: str | None, data: dict[str, Any]) -> Any:
@@ -42,19 +35,12 @@ def _step_event(em: Emitter, pid: str, steps: dict[str, Step], step_id: str | No
     attempt = data.get("attempt", 0)
     if status == "running":
         step = steps[step_id]  # type: ignore[index]
-        em.seq = seq = em.seq + 1
-        return trusted(ev.StepStarted, {
-            "run_id": em.run_id, "stage": "", "iteration": 0, "seq": seq,
-            "ts": time.time(), "type": "step_started", "plan_id": pid,
-            "step_id": step_id, "attempt": attempt, "kind": step.kind,
-            "target": step.target}, _STARTED)
+        return em.make(ev.StepStarted, stage="", iteration=0, plan_id=pid, step_id=step_id,
+                       attempt=attempt, kind=step.kind, target=step.target)
     if status == "completed":
-        em.seq = seq = em.seq + 1
-        return trusted(ev.StepCompleted, {
-            "run_id": em.run_id, "stage": "", "iteration": 0, "seq": seq,
-            "ts": time.time(), "type": "step_completed", "plan_id": pid,
-            "step_id": step_id, "attempt": attempt,
-            "duration_ms": data.get("duration_ms", 0.0)}, _COMPLETED)
+        return em.make(ev.StepCompleted, stage="", iteration=0, plan_id=pid,
+                       step_id=step_id, attempt=attempt,
+                       duration_ms=data.get("duration_ms", 0.0))
     if status == "failed" or (status == "pending" and data.get("error")):
         return em.make(ev.StepFailed, plan_id=pid, step_id=step_id, attempt=attempt,
                        error=data.get("error") or "", error_type=data.get("error_type", ""),

@@ -1,0 +1,185 @@
+"""Plain classes (the events): built without validation, yet equal to what validation
+builds, and written as the JSON pydantic writes for the same fields."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import typing
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError, create_model
+
+from stageagent import events as ev
+from stageagent.messages import Usage
+from stageagent.plainclass import PlainClass, PlainClassError, field, field_names
+
+STAMP = {"run_id": "r1", "stage": "sql", "iteration": 2, "seq": 7, "ts": 1.5}
+USAGE = Usage(input_tokens=3, output_tokens=4, requests=1)
+
+#: one full set of field values per event class (`type` comes from the class)
+SAMPLES: dict[type[ev.BaseEvent], dict[str, Any]] = {
+    ev.RunStarted: {"input": "q", "stages": ["sql", "chart"]},
+    ev.RunCompleted: {"ok": True, "usage": USAGE, "cost_usd": None, "duration_s": 2.5},
+    ev.RunFailed: {"error": "boom", "error_type": "ValueError", "failed_stage": "sql"},
+    ev.StageStarted: {"model": "scripted:m", "tools": ["add"], "max_iterations": 4,
+                      "quality_threshold": 0.7},
+    ev.StageCompleted: {"reason": "passed", "score": 1.0, "critiques": [], "iterations": 3,
+                        "usage": USAGE, "cost_usd": 0.2, "output": {"total": 42},
+                        "error": None},
+    ev.Thought: {"text": "thinking"},
+    ev.TextDeltaEvent: {"text": "he"},
+    ev.ToolCalled: {"tool_call_id": "c1", "tool": "add", "arguments": {"a": 1}},
+    ev.ToolApproval: {"tool_call_id": "c1", "tool": "rm", "approved": False, "reason": "no"},
+    ev.ToolResultEvent: {"tool_call_id": "c1", "tool": "add", "is_error": True,
+                         "content": "x", "duration_ms": 0.3, "truncated": True},
+    ev.IterationCompleted: {"score": 0.5, "critiques": ["x"], "usage": USAGE,
+                            "cost_usd": 0.01, "context_tokens": 12,
+                            "response_model": "m-1", "finish_reason": "tool_use"},
+    ev.QualityGate: {"score": 0.9, "threshold": 0.8, "passed": True, "critiques": []},
+    ev.OutputFormatted: {"attempt": 2, "ok": False, "errors": ["bad"], "usage": USAGE,
+                         "response_model": "m"},
+    ev.GroundingChecked: {"grounded": False, "ungrounded": ["C-9"]},
+    ev.PlanCreated: {"plan_id": "p1", "plan": {"steps": [{"id": "a"}]}},
+    ev.PlanRevised: {"plan_id": "p1", "revision": 2, "reason": "step b failed",
+                     "added": ["c"], "removed": ["b"], "changed": ["d"], "diff": "-b\n+c"},
+    ev.PlanStarted: {"plan_id": "p1", "steps": 4, "resumed": True},
+    ev.PlanCompleted: {"plan_id": "p1", "status": "partial", "progress": 0.75,
+                       "counts": {"completed": 3, "skipped": 1}, "error": "b failed",
+                       "duration_s": 1.25},
+    ev.StepStarted: {"plan_id": "p1", "step_id": "a", "attempt": 2, "kind": "tool",
+                     "target": "add"},
+    ev.StepCompleted: {"plan_id": "p1", "step_id": "a", "attempt": 2, "duration_ms": 3.5},
+    ev.StepFailed: {"plan_id": "p1", "step_id": "b", "attempt": 1, "error": "boom",
+                    "error_type": "ValueError", "will_retry": True},
+    ev.StepSkipped: {"plan_id": "p1", "step_id": "c", "status": "skipped",
+                     "reason": "b failed"},
+    ev.ApprovalRequested: {"plan_id": "p1", "approval_id": "ap1", "step_id": "a",
+                           "summary": "run add", "timeout_s": 30.0},
+    ev.ApprovalDecided: {"plan_id": "p1", "approval_id": "ap1", "step_id": None,
+                         "approved": True, "by": "cli", "reason": "ok"},
+    ev.StepEvent: {"plan_id": "p1", "step_id": "a",
+                   "event": ev.Thought(**STAMP, text="nested")},
+}
+
+EVENT_CLASSES = typing.get_args(typing.get_args(ev.Event)[0])
+
+
+def test_every_event_class_has_a_sample():
+    assert set(EVENT_CLASSES) == set(SAMPLES), "add a sample for each new event class"
+
+
+def _twin(cls: type[PlainClass]) -> type[BaseModel]:
+    """A pydantic model with the same fields (annotations and defaults): the reference
+    for what the JSON of those fields is."""
+    hints = typing.get_type_hints(cls)
+    defaults = cls.__plain_defaults__
+    fields: dict[str, Any] = {}
+    for name in field_names(cls):
+        default = defaults.get(name, ...)
+        if hasattr(default, "factory"):
+            fields[name] = (hints[name], default.factory())
+        else:
+            fields[name] = (hints[name], default)
+    return create_model(f"{cls.__name__}Twin", **fields)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda c: c.__name__)
+def test_trusted_construction_equals_validation_and_writes_pydantics_json(cls):
+    values = {**STAMP, **SAMPLES[cls]}
+    validated = cls(**values)
+    built = cls.model_construct(**values)
+    made = ev.Emitter("r1", "sql").make(cls, **SAMPLES[cls])
+    assert type(built) is cls and built == validated and built.type == cls.__plain_defaults__["type"]
+    assert made == validated.model_copy(update={"seq": 1, "ts": made.ts, "iteration": 0})
+    assert cls.model_validate(values) == validated == cls.model_validate_json(
+        built.model_dump_json())
+    assert ev.parse_event(built.model_dump_json()) == validated
+    assert ev.parse_event(built.model_dump(mode="json")) == validated
+    twin = _twin(cls)(**values)
+    assert built.model_dump_json() == twin.model_dump_json()
+    assert built.model_dump() == twin.model_dump()
+    assert built.model_dump(mode="json", exclude={"ts"}) == twin.model_dump(mode="json",
+                                                                            exclude={"ts"})
+    assert built.model_dump_json(indent=2) == twin.model_dump_json(indent=2)
+
+
+@pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda c: c.__name__)
+def test_defaults_equal_validated_defaults_and_are_not_shared(cls):
+    hints = typing.get_type_hints(cls)
+    required = {n: ({**STAMP, **SAMPLES[cls]})[n] for n in field_names(cls)
+                if n not in cls.__plain_defaults__}
+    assert "run_id" in required and all(n in hints for n in required)
+    first, second = cls.model_construct(**required), cls.model_construct(**required)
+    assert first == cls(**required)
+    for name in field_names(cls):
+        value = getattr(first, name)
+        if isinstance(value, (list, dict)) and name not in required:
+            assert value is not getattr(second, name), f"{cls.__name__}.{name} is shared"
+
+
+def test_validation_names_the_field_and_the_class():
+    with pytest.raises(ValidationError, match="tool_call_id") as info:
+        ev.ToolCalled(run_id="r", tool="t")
+    assert info.value.title == "ToolCalled"
+    with pytest.raises(ValidationError, match="reason"):
+        ev.StageCompleted(run_id="r", reason="felt like it")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="iteration"):
+        ev.Thought(run_id="r", text="x", iteration="many")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Thought: the required field 'text' is missing"):
+        ev.Thought.model_construct(run_id="r")
+
+
+def test_hostile_values_serialise_and_read_back():
+    emitter = ev.Emitter("r\u0000\U0010ffff", stage="\u202e")
+    events = [
+        emitter.thought("half a pair: \ud83d and \udc00"),
+        emitter.tool_called("c", "t", {"n": 10 ** 5000, "s": "\ud800", "f": math.inf}),
+        emitter.tool_called("c", "t", {"n": -(10 ** 5000) - 1, "m": [2 ** 20000]}),
+        emitter.stage_completed("error", math.nan, ["\U0001f600" * 1000], 1, USAGE, None,
+                                {"nested": [[[[["deep"]]]]]}, "x" * 100_000),
+    ]
+    for event in events:
+        text = event.model_dump_json()
+        again = ev.parse_event(text)
+        assert type(again) is type(event) and again.seq == event.seq
+    assert ev.parse_event(events[0].model_dump_json()) == events[0]
+    for event in events[1:3]:  # integers of any length come back exactly
+        assert ev.parse_event(event.model_dump_json()).arguments["n"] == event.arguments["n"]
+    assert ev.parse_event(events[2].model_dump_json()) == events[2]
+
+
+def test_a_mutable_plain_default_is_refused_when_defined():
+    with pytest.raises(PlainClassError, match="Bad.tags: a mutable default"):
+        class Bad(PlainClass):
+            tags: list[str] = []  # noqa: RUF012
+
+
+def test_a_plain_class_of_ones_own():
+    class Point(PlainClass):
+        x: int
+        y: int = 0
+        tags: list[str] = field(default_factory=list)
+
+    p = Point(x="3")  # type: ignore[arg-type]  # validated: coerced as pydantic does
+    assert (p.x, p.y, p.tags, Point.__slots__) == (3, 0, [], ("x", "y", "tags"))
+    assert repr(p) == "Point(x=3, y=0, tags=[])"
+    assert p != Point(x=3, y=1) and p == Point(x=3)
+    assert Point.model_validate_json('{"x": 1, "y": 2}') == Point(x=1, y=2)
+    with pytest.raises(AttributeError):
+        p.z = 1  # type: ignore[attr-defined]  # slots: no stray attributes
+    with pytest.raises(TypeError):
+        hash(p)
+
+
+def test_events_pickle_and_nest_in_pydantic_models():
+    event = ev.Emitter("r").tool_result("c", "t", False, "out", 1.5, False)
+    assert pickle.loads(pickle.dumps(event)) == event
+
+    class Envelope(BaseModel):
+        events: list[ev.Event]
+
+    box = Envelope(events=[event, ev.Emitter("r").thought("x")])
+    again = Envelope.model_validate_json(box.model_dump_json())
+    assert again.events == box.events and type(again.events[0]) is ev.ToolResultEvent

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .construct import construct
-from .messages import Message, Usage, message_text
+from .messages import Message, Usage, message_text, usage_of
 from .tokens import TokenCounter
 
 #: per-message framing tokens (role markers), as in OpenAI's counting recipe
@@ -163,10 +162,7 @@ class Spend:
     def usage(self) -> Usage:
         counts = self._counts
         estimated = self._estimated
-        return construct(Usage, {
-            "input_tokens": counts[0], "output_tokens": counts[1],
-            "cache_read_tokens": counts[2], "cache_write_tokens": counts[3],
-            "requests": counts[4], "estimated": estimated})
+        return usage_of(counts[0], counts[1], counts[2], counts[3], counts[4], estimated)
 
     @property
     def total_tokens(self) -> int:

@@ -11,7 +11,7 @@ StageAgentError
  |    +-- PromptError ................. template missing, malformed, or variable not given
  |    +-- RegistryError ............... unknown tool/evaluator/toolkit, bad "module:attr"
  |    +-- ToolDefinitionError ......... a function that cannot become a tool
- |    +-- ConstructionError ........... a class trusted construction cannot build
+ |    +-- ConstructionError ........... a plain class that cannot hold what it declares
  |    +-- ScriptError ................. a ScriptedModel used other than scripted
  +-- ToolError: raised inside a tool on purpose; becomes an observation the model sees
  +-- ModelError: a model call failed (`retryable` says whether a retry may help)
@@ -93,7 +93,8 @@ class RegistryError(UserError):
 
 
 class ConstructionError(UserError):
-    """A pydantic class that `stageagent.construct` cannot build without validation."""
+    """A `PlainClass` (`stageagent.plainclass`) that declares what it cannot hold, e.g. a
+    mutable default every instance would share."""
 
 
 # --- tools ---------------------------------------------------------------------------

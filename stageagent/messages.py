@@ -1,8 +1,12 @@
 """Provider-neutral conversation messages.
 
-Providers translate to and from these models; nothing else in stageagent sees SDK
-objects. Messages are small pydantic models discriminated by `role`; an assistant turn is
-a list of parts discriminated by `kind`.
+Providers translate to and from these classes; nothing else in stageagent sees SDK
+objects. Messages are small plain classes (`stageagent.plainclass`: slotted, validated and
+serialised by pydantic at the boundaries) discriminated by `role`; an assistant turn is a
+list of parts discriminated by `kind`. The runtime builds the ones of every turn from
+values it trusts with the builders at the end of this module (attribute stores, no
+validation); everything from outside - a provider's response, a saved history - is
+validated.
 
 One `ToolReturnMessage` carries every result of one assistant turn, so a tool call can
 never be separated from its result (the Anthropic API needs them in one user message;
@@ -12,21 +16,16 @@ the OpenAI adapter fans them out to one `tool` message each).
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
-from .construct import constructible
 from .jsontext import dumps
+from .plainclass import PlainClass, field
+
+_new = object.__new__
 
 
-#: schemas are built on first use, not at import: `import stageagent` builds none
-_DEFERRED = ConfigDict(defer_build=True)
-
-
-@constructible
-class Usage(BaseModel):
+class Usage(PlainClass):
     """Token usage of one model call (or a sum of them)."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True)
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -37,40 +36,49 @@ class Usage(BaseModel):
     estimated: bool = False
 
     def __add__(self, other: "Usage") -> "Usage":
-        from .construct import construct
-
-        return construct(Usage, {
-            "input_tokens": self.input_tokens + other.input_tokens,
-            "output_tokens": self.output_tokens + other.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens + other.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens + other.cache_write_tokens,
-            "requests": self.requests + other.requests,
-            "estimated": self.estimated or other.estimated,
-        })
+        return usage_of(self.input_tokens + other.input_tokens,
+                        self.output_tokens + other.output_tokens,
+                        self.cache_read_tokens + other.cache_read_tokens,
+                        self.cache_write_tokens + other.cache_write_tokens,
+                        self.requests + other.requests,
+                        self.estimated or other.estimated)
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
 
+def usage_of(input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
+             cache_write_tokens: int = 0, requests: int = 1, estimated: bool = False) -> Usage:
+    """A `Usage` from the runtime's own counts (no validation)."""
+    u = _new(Usage)
+    u.input_tokens = input_tokens
+    u.output_tokens = output_tokens
+    u.cache_read_tokens = cache_read_tokens
+    u.cache_write_tokens = cache_write_tokens
+    u.requests = requests
+    u.estimated = estimated
+    return u
+
+
+def no_usage() -> Usage:
+    """Zero usage: no request made (the default of an assistant message)."""
+    return usage_of(0, 0, 0, 0, 0)
+
+
 # --- assistant parts -----------------------------------------------------------------
 
 
-@constructible
-class TextPart(BaseModel):
+class TextPart(PlainClass):
     """Model-written text (a thought, or the final answer when no tool is called)."""
-
-    model_config = _DEFERRED
 
     kind: Literal["text"] = "text"
     text: str
 
 
-class ThinkingPart(BaseModel):
+class ThinkingPart(PlainClass):
     """Extended-thinking block; kept in history verbatim (with its signature) because
     Anthropic requires it back unchanged on the next turn of a tool loop."""
-
-    model_config = _DEFERRED
 
     kind: Literal["thinking"] = "thinking"
     thinking: str = ""
@@ -79,16 +87,13 @@ class ThinkingPart(BaseModel):
     redacted: str | None = None
 
 
-@constructible
-class ToolCallPart(BaseModel):
+class ToolCallPart(PlainClass):
     """A request by the model to call a tool."""
-
-    model_config = _DEFERRED
 
     kind: Literal["tool_call"] = "tool_call"
     id: str
     name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments: dict[str, Any] = field(default_factory=dict)
     #: The arguments exactly as the model sent them when they were not a JSON object;
     #: the runtime turns this into an error observation instead of calling the tool.
     raw_arguments: str | None = None
@@ -100,31 +105,22 @@ AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Field(dis
 # --- messages ------------------------------------------------------------------------
 
 
-@constructible
-class SystemMessage(BaseModel):
-    model_config = _DEFERRED
-
+class SystemMessage(PlainClass):
     role: Literal["system"] = "system"
     content: str
 
 
-@constructible
-class UserMessage(BaseModel):
-    model_config = _DEFERRED
-
+class UserMessage(PlainClass):
     role: Literal["user"] = "user"
     content: str
 
 
-@constructible
-class AssistantMessage(BaseModel):
+class AssistantMessage(PlainClass):
     """One model turn: text, thinking and tool calls, with usage and stop reason."""
 
-    model_config = _DEFERRED
-
     role: Literal["assistant"] = "assistant"
-    parts: list[AssistantPart] = Field(default_factory=list)
-    usage: Usage = Field(default_factory=Usage)
+    parts: list[AssistantPart] = field(default_factory=list)
+    usage: Usage = field(default_factory=no_usage)
     #: normalised: "end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal", ...
     stop_reason: str | None = None
     model: str | None = None
@@ -138,11 +134,8 @@ class AssistantMessage(BaseModel):
         return [p for p in self.parts if p.kind == "tool_call"]
 
 
-@constructible
-class ToolResult(BaseModel):
+class ToolResult(PlainClass):
     """The observation for one tool call: its (possibly truncated) content, ok or error."""
-
-    model_config = _DEFERRED
 
     tool_call_id: str
     name: str
@@ -150,11 +143,8 @@ class ToolResult(BaseModel):
     is_error: bool = False
 
 
-@constructible
-class ToolReturnMessage(BaseModel):
+class ToolReturnMessage(PlainClass):
     """All results answering one assistant turn's tool calls, in call order."""
-
-    model_config = _DEFERRED
 
     role: Literal["tool"] = "tool"
     results: list[ToolResult]
@@ -171,17 +161,17 @@ MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(
     list[Message], config=ConfigDict(defer_build=True))
 
 
-def message_text(message: BaseModel) -> str:
+def message_text(message: Any) -> str:
     """The text a message contributes to the context, for token counting."""
-    role = message.role  # type: ignore[attr-defined]
+    role = message.role
     if role == "assistant":
-        return parts_text(message.parts)  # type: ignore[attr-defined]
+        return parts_text(message.parts)
     if role == "tool":
-        results = message.results  # type: ignore[attr-defined]
+        results = message.results
         if len(results) == 1:
             return results[0].content
         return "\n".join([r.content for r in results])
-    return message.content  # type: ignore[attr-defined]
+    return message.content
 
 
 def parts_text(parts: list[Any]) -> str:
@@ -201,3 +191,64 @@ def _part_text(part: Any) -> str:
     if arguments is None:
         arguments = dumps(part.arguments)
     return f"{part.name}\n{arguments}"
+
+
+# --- builders: a turn's messages from the runtime's own values, without validation ------
+# (`tests/core/test_plainclass.py` holds each to validated construction)
+
+def text_part(text: str) -> TextPart:
+    p = _new(TextPart)
+    p.kind = "text"
+    p.text = text
+    return p
+
+
+def tool_call_part(id: str, name: str, arguments: dict[str, Any]) -> ToolCallPart:
+    p = _new(ToolCallPart)
+    p.kind = "tool_call"
+    p.id = id
+    p.name = name
+    p.arguments = arguments
+    p.raw_arguments = None
+    return p
+
+
+def assistant_message(parts: list[Any], usage: Usage, stop_reason: str | None,
+                      model: str | None) -> AssistantMessage:
+    m = _new(AssistantMessage)
+    m.role = "assistant"
+    m.parts = parts
+    m.usage = usage
+    m.stop_reason = stop_reason
+    m.model = model
+    return m
+
+
+def system_message(content: str) -> SystemMessage:
+    m = _new(SystemMessage)
+    m.role = "system"
+    m.content = content
+    return m
+
+
+def user_message(content: str) -> UserMessage:
+    m = _new(UserMessage)
+    m.role = "user"
+    m.content = content
+    return m
+
+
+def tool_result(tool_call_id: str, name: str, content: str, is_error: bool) -> ToolResult:
+    r = _new(ToolResult)
+    r.tool_call_id = tool_call_id
+    r.name = name
+    r.content = content
+    r.is_error = is_error
+    return r
+
+
+def tool_return(results: list[ToolResult]) -> ToolReturnMessage:
+    m = _new(ToolReturnMessage)
+    m.role = "tool"
+    m.results = results
+    return m

@@ -24,9 +24,11 @@ facts once made: copy with `model_copy(update=...)` rather than change one.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from typing import Any, Callable, ClassVar, TypeVar, dataclass_transform
 
+from .exceptions import ConstructionError
 from .jsontext import dumps_escaped, loads_escaped
 
 T = TypeVar("T")
@@ -49,10 +51,6 @@ def field(*, default_factory: Callable[[], T]) -> T:
     return _Factory(default_factory)  # type: ignore[return-value]
 
 
-class PlainClassError(TypeError):
-    """A `PlainClass` subclass declares something it cannot hold (at definition time)."""
-
-
 @dataclass_transform(kw_only_default=True, field_specifiers=(field,))
 class _PlainMeta(type):
     """Turns annotated class attributes into slots, keeping their defaults aside."""
@@ -73,12 +71,17 @@ class _PlainMeta(type):
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         cls.__plain_fields__ = tuple(dict.fromkeys([*inherited, *own]))  # type: ignore[attr-defined]
         cls.__plain_defaults__ = defaults  # type: ignore[attr-defined]
+        # a dataclass too, with no method generated: pydantic serialises it inside any
+        # model, list or `Any` field (its serialiser asks for `__dataclass_fields__`), and
+        # `dataclasses.fields` / `asdict` / `replace` work on it
+        dataclasses.dataclass(init=False, repr=False, eq=False,  # in place: no slots=True
+                              match_args=False)(cls)  # type: ignore[arg-type]
         return cls
 
 
 def _checked_default(cls: str, name: str, value: Any) -> Any:
     if isinstance(value, (list, dict, set, bytearray)):
-        raise PlainClassError(f"{cls}.{name}: a mutable default would be shared by every "
+        raise ConstructionError(f"{cls}.{name}: a mutable default would be shared by every "
                               "instance; use field(default_factory=...)")
     return value
 
@@ -131,7 +134,7 @@ class PlainClass(metaclass=_PlainMeta):
 
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         """The fields as a dict; pydantic's `mode`, `include`, `exclude`... apply."""
-        return _serializer(type(self)).to_python(self, **kwargs)
+        return _adapter(type(self)).dump_python(self, **kwargs)
 
     def model_dump_json(self, **kwargs: Any) -> str:
         """JSON text, as pydantic writes it (`indent`, `include`, `exclude`... apply);
@@ -142,12 +145,12 @@ class PlainClass(metaclass=_PlainMeta):
         """
         from pydantic_core import PydanticSerializationError
 
-        serializer = _serializer(type(self))
+        adapter = _adapter(type(self))
         try:
-            return serializer.to_json(self, **kwargs).decode()
+            return adapter.dump_json(self, **kwargs).decode()
         except PydanticSerializationError:
             indent = kwargs.pop("indent", None)
-            data = serializer.to_python(self, mode="json", **kwargs)
+            data = adapter.dump_python(self, mode="json", **kwargs)
             return dumps_escaped(data, indent=indent)
 
     def model_copy(self: P, *, update: dict[str, Any] | None = None) -> P:
@@ -231,7 +234,6 @@ def _schema(cls: type[PlainClass], handler: Any, ref: str) -> Any:
 
 
 _ADAPTERS: dict[type, Any] = {}
-_SERIALIZERS: dict[type, Any] = {}
 
 
 def _adapter(cls: type[PlainClass]) -> Any:
@@ -242,19 +244,3 @@ def _adapter(cls: type[PlainClass]) -> Any:
 
         adapter = _ADAPTERS[cls] = TypeAdapter(cls)
     return adapter
-
-
-def _serializer(cls: type[PlainClass]) -> Any:
-    """The class's serializer, built on first use.
-
-    The class's schema sits in a union (with None, which no instance matches): on its
-    own, pydantic's dataclass serializer accepts only objects that carry
-    `__dataclass_fields__`; inside a union it checks the instance's class instead."""
-    serializer = _SERIALIZERS.get(cls)
-    if serializer is None:
-        from pydantic_core import SchemaSerializer, core_schema
-
-        schema = _adapter(cls).core_schema
-        serializer = _SERIALIZERS[cls] = SchemaSerializer(
-            core_schema.union_schema([schema, core_schema.none_schema()]))
-    return serializer

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Callable, 
 
 from . import events as ev
 from .budget import History, Spend
-from .construct import construct, every_field, trusted
 from .deadline import DeadlineExpired, call_within, finish_within, next_within, steps_of
 from .events import Emitter, StopReason
 from .exceptions import ModelTimeoutError, StageAgentError
@@ -41,15 +40,16 @@ from .grounding import check_grounding
 from .log import QUIET, run_logger
 from .messages import (
     Message,
-    SystemMessage,
     ToolResult,
-    ToolReturnMessage,
-    Usage,
-    UserMessage,
     parts_text,
+    system_message,
+    tool_result,
+    tool_return,
+    usage_of,
+    user_message,
 )
 from .models import Model
-from .models.base import ModelRequest
+from .models.base import model_request
 from .quality import Candidate, QualityReport, evaluate_all
 from .stage_config import StageConfig
 from .toolcalls import Outcome, ToolRunner
@@ -421,11 +421,11 @@ class StageRun:
         counter = rt.counter_for(self.model.name)
         system = rt.render_prompt(config, self.input, self._context, prepared)
         history = s.history = History(counter)
-        history.append(construct(SystemMessage, {"content": system}))
+        history.append(system_message(system))
         for message in self._history or ():
             if message.role != "system":
                 history.append(message)
-        history.append(construct(UserMessage, {"content": self.input}))
+        history.append(user_message(self.input))
         # the system prompt and the task are never trimmed; in a follow-up the task comes
         # after the earlier run's messages, which are trimmed like any turn
         task = len(history.messages) - 1
@@ -459,11 +459,8 @@ class StageRun:
         self._active_task = self._current_task()  # what cancel() interrupts
         history = s.history
         assert history is not None
-        request = trusted(ModelRequest, {
-            "messages": history.window(s.context_budget),
-            "tools": self._prepared.definitions,
-            "settings": s.first_settings if s.iteration == 1 else s.settings,
-            "output_schema": None}, _REQUEST_FIELDS)
+        request = model_request(history.window(s.context_budget), self._prepared.definitions,
+                                s.first_settings if s.iteration == 1 else s.settings)
         s.window_tokens = history.window_tokens
         return request
 
@@ -481,10 +478,7 @@ class StageRun:
         out_tokens = s.history.append(response, parts_text(parts))  # type: ignore[union-attr]
         usage = response.usage
         if not usage.input_tokens and not usage.output_tokens:  # estimated, from our counts
-            usage = trusted(Usage, {
-                "input_tokens": s.window_tokens, "output_tokens": out_tokens,
-                "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1,
-                "estimated": True}, _USAGE_FIELDS)
+            usage = usage_of(s.window_tokens, out_tokens, 0, 0, 1, True)
             s.cost = s.spend.add_estimated(s.model_name, usage, s.window_tokens, out_tokens)
         else:
             s.cost = s.spend.add(s.model_name, usage)
@@ -517,8 +511,7 @@ class StageRun:
             outcomes = await runner.run_all(calls, s.ctx)
             results = [o.result for o in outcomes]
             text = "\n".join([o.content for o in outcomes])  # as `message_text` has it
-        s.history.append(trusted(ToolReturnMessage, {  # type: ignore[union-attr]
-            "role": "tool", "results": results}, _RETURN_FIELDS), text)
+        s.history.append(tool_return(results), text)  # type: ignore[union-attr]
         return outcomes
 
     def _approval(self, outcome: Outcome) -> ev.BaseEvent:
@@ -556,13 +549,12 @@ class StageRun:
         assert history is not None
         cls = prepared.output_cls
         if attempt == 1:
-            history.append(UserMessage(content=format_instruction(cls)))
+            history.append(user_message(format_instruction(cls)))
         # the tools go along (adapters forbid calling them: tool_choice none): a history
         # holding tool calls and results without their definitions is refused by Anthropic
-        request = construct(ModelRequest, {
-            "messages": history.window(self.config.budget.context_tokens),
-            "tools": prepared.definitions, "settings": prepared.settings,
-            "output_schema": prepared.output_schema})
+        request = model_request(history.window(self.config.budget.context_tokens),
+                                prepared.definitions, prepared.settings,
+                                prepared.output_schema)
         self._active_task = self._current_task()
         response = await call_within(self.model.request(request),
                                      self.config.timeouts.model_s)
@@ -575,7 +567,7 @@ class StageRun:
         s.output, s.format_errors = output, errors
         s.gate_report = None
         if output is None:
-            history.append(UserMessage(content=retry_instruction(errors)))
+            history.append(user_message(retry_instruction(errors)))
             s.gate_report = QualityReport(score=0.0, critiques=[
                 "The final result could not be formatted as the required JSON: "
                 + "; ".join(errors[:5])])
@@ -620,8 +612,8 @@ class StageRun:
             self._check_budget(s.spend)
         if s.iteration >= self.config.max_iterations:
             raise Stop("max_iterations")
-        s.history.append(UserMessage(  # type: ignore[union-attr]
-            content=_critique_turn(s.score or 0.0, self.config, s.critiques)))
+        s.history.append(user_message(  # type: ignore[union-attr]
+            _critique_turn(s.score or 0.0, self.config, s.critiques)))
 
     def _check_budget(self, spend: Spend) -> None:
         budget = self.config.budget
@@ -675,9 +667,8 @@ class StageRun:
         messages = list(history.messages) if history is not None else []
         last = messages[-1] if messages else None
         if last is not None and last.role == "assistant" and last.tool_calls:
-            messages.append(ToolReturnMessage(results=[
-                ToolResult(tool_call_id=c.id, name=c.name, is_error=True,
-                           content=f"Not executed: stage stopped ({reason}).")
+            messages.append(tool_return([
+                tool_result(c.id, c.name, f"Not executed: stage stopped ({reason}).", True)
                 for c in last.tool_calls]))
         spend = s.spend if s is not None else Spend()
         self.result = StageResult(
@@ -696,11 +687,6 @@ class StageRun:
                 await self.model.aclose()
             except Exception as exc:  # noqa: BLE001 - the stage's result stands
                 self._log.opt(exception=exc).warning("closing the model failed")
-
-
-_USAGE_FIELDS = every_field(Usage)
-_REQUEST_FIELDS = every_field(ModelRequest)
-_RETURN_FIELDS = every_field(ToolReturnMessage)
 
 
 def _split(parts: list[Any]) -> tuple[str, list[Any]]:

@@ -21,15 +21,13 @@ from typing import Any, Awaitable, Callable, Sequence, Union
 
 from pydantic import ValidationError
 
-from .construct import every_field, trusted
 from .deadline import DeadlineExpired, finish_within
 from .exceptions import ToolError
-from .messages import ToolCallPart, ToolResult
+from .messages import ToolCallPart, ToolResult, tool_result
 from .tokens import TokenCounter
 from .function_tools import Tool, ToolContext, format_validation_error, render_output
 
 _clock = time.perf_counter
-_RESULT_FIELDS = every_field(ToolResult)
 
 #: how many consecutive bad calls to an unknown/disabled tool name are tolerated
 UNKNOWN_TOOL_RETRIES = 2
@@ -193,8 +191,7 @@ class ToolRunner:
         if len(text) > limit:  # a token is at least one character: shorter needs no count
             text, truncated = self._truncated(text, limit)
         call_id = call.id
-        result = trusted(ToolResult, {"tool_call_id": call_id, "name": name, "content": text,
-                                      "is_error": False}, _RESULT_FIELDS)
+        result = tool_result(call_id, name, text, False)
         return Outcome(result, call_id, name, text, False, (_clock() - start) * 1000,
                        truncated, approval)
 
@@ -245,8 +242,7 @@ class ToolRunner:
         call_id, name = call.id, call.name
         if count:
             self.failures[name] = self.failures.get(name, 0) + 1
-        result = trusted(ToolResult, {"tool_call_id": call_id, "name": name,
-                                      "content": text, "is_error": True}, _RESULT_FIELDS)
+        result = tool_result(call_id, name, text, True)
         return Outcome(result, call_id, name, text, True, (_clock() - start) * 1000, False,
                        approval)
 

@@ -25,8 +25,8 @@ Message content (model text, tool arguments and results, the question) is record
 with `capture_content=True` or `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
 
 Plan events (from `stageagent.plan`) map by type name; ids come from their `plan_id` /
-`step_id` fields. A stage span nests under the step whose `step_id` its `stage_started`
-carries, else under the only running step, else under the plan or the run.
+`step_id` fields. A stage span nests under the step whose `step_event` carries its
+`stage_started`, else under the only running step, else under the plan or the run.
 """
 
 from __future__ import annotations
@@ -232,6 +232,7 @@ class SpanBuilder:
         self._plans: dict[str, Any] = {}
         self._steps: dict[str, Any] = {}
         self._stages: dict[str, _Stage] = {}
+        self._nested_step: str | None = None  # the step of the `step_event` being read
         self._handlers = {
             "run_started": self._run_started, "run_completed": self._run_ended,
             "run_failed": self._run_ended, "stage_started": self._stage_started,
@@ -254,6 +255,12 @@ class SpanBuilder:
             self._plan_event(event, kind)
         elif kind in STEP_STARTS or kind in STEP_ENDS:
             self._step_event(event, kind)
+        elif kind == "step_event":  # a plan step's stage event, nested as it ran
+            self._nested_step = str(event.step_id)  # type: ignore[attr-defined]
+            try:
+                self.on_event(event.event)  # type: ignore[attr-defined]
+            finally:
+                self._nested_step = None
         stage = self._stages.get(event.stage)
         if stage is not None:
             stage.last_ts = event.ts
@@ -372,9 +379,9 @@ class SpanBuilder:
         span.end(end_time=_ns(event.ts))
 
     def _stage_parent(self, event: Any) -> Any:
-        step_id = getattr(event, "step_id", None)
-        if step_id is not None and str(step_id) in self._steps:
-            return self._steps[str(step_id)]
+        step_id = self._nested_step
+        if step_id is not None and step_id in self._steps:
+            return self._steps[step_id]
         if len(self._steps) == 1:
             return next(iter(self._steps.values()))
         if self._plans:

@@ -12,8 +12,8 @@ from typing import Any, AsyncGenerator, AsyncIterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..construct import constructible
 from ..messages import AssistantMessage, Message
+from ..plainclass import PlainClass, field
 
 #: schemas are built on first use, not at import: `import stageagent` builds none
 _DEFERRED = ConfigDict(defer_build=True)
@@ -68,16 +68,28 @@ class OutputSchema(BaseModel):
     description: str = ""
 
 
-@constructible
-class ModelRequest(BaseModel):
-    """Everything a model call needs. Built by the runtime, read by adapters."""
-
-    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
+class ModelRequest(PlainClass):
+    """Everything a model call needs. Built by the runtime (`model_request`, every turn),
+    read by adapters."""
 
     messages: list[Message]
-    tools: list[ToolDefinition] = Field(default_factory=list)
-    settings: ModelSettings = Field(default_factory=ModelSettings)
+    tools: list[ToolDefinition] = field(default_factory=list)
+    settings: ModelSettings = field(default_factory=ModelSettings)
     output_schema: OutputSchema | None = None
+
+
+def model_request(messages: list[Any], tools: list[ToolDefinition], settings: ModelSettings,
+                  output_schema: OutputSchema | None = None) -> ModelRequest:
+    """A request from the runtime's own values (no validation)."""
+    r = _new(ModelRequest)
+    r.messages = messages
+    r.tools = tools
+    r.settings = settings
+    r.output_schema = output_schema
+    return r
+
+
+_new = object.__new__
 
 
 # --- streaming -----------------------------------------------------------------------

@@ -11,16 +11,14 @@ import inspect
 import itertools
 from typing import Any, Awaitable, Callable, Iterable, Union
 
-from ..construct import construct, every_field, trusted
 from ..exceptions import ScriptError
-from ..messages import AssistantMessage, TextPart, ThinkingPart, ToolCallPart, Usage
+from ..messages import (AssistantMessage, TextPart, ThinkingPart, ToolCallPart, assistant_message,
+                        text_part, tool_call_part, usage_of)
 from .base import Model, ModelRequest
 
 _ids = itertools.count(1)
-#: trusted: no validation, so importing the test doubles builds no schema
-_ONE_REQUEST = construct(Usage, {"requests": 1})
-_CALL_FIELDS = every_field(ToolCallPart)
-_MESSAGE_FIELDS = every_field(AssistantMessage)
+#: built without validation, so importing the test doubles builds no schema
+_ONE_REQUEST = usage_of(0, 0, 0, 0, 1)
 
 
 def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None = None,
@@ -29,10 +27,7 @@ def call(name: str, arguments: dict[str, Any] | None = None, *, id: str | None =
     if type(name) is str and (arguments is None or type(arguments) is dict) \
             and (id is None or type(id) is str) and raw_arguments is None:
         # already the right types: nothing for validation to check (scripts build many)
-        return trusted(ToolCallPart, {
-            "kind": "tool_call", "id": id or f"call_{next(_ids)}", "name": name,
-            "arguments": dict(arguments or ()), "raw_arguments": None},
-            _CALL_FIELDS)
+        return tool_call_part(id or f"call_{next(_ids)}", name, dict(arguments or ()))
     return ToolCallPart(id=id or f"call_{next(_ids)}", name=name, arguments=arguments or {},
                         raw_arguments=raw_arguments)
 
@@ -49,22 +44,20 @@ def to_message(turn: Turn, model_name: str) -> AssistantMessage:
         parts: list[Any] = [turn]
         stop = "tool_use"
     elif kind is str:
-        parts = [construct(TextPart, {"text": turn})]
+        parts = [text_part(turn)]  # type: ignore[arg-type]
         stop = "end_turn"
     else:
         if isinstance(turn, AssistantMessage):
             return turn
         items = turn if isinstance(turn, list) else [turn]
-        parts = [construct(TextPart, {"text": i}) if isinstance(i, str) else i for i in items]
+        parts = [text_part(i) if isinstance(i, str) else i for i in items]
         for part in parts:
             if not isinstance(part, (TextPart, ThinkingPart, ToolCallPart)):
                 raise ScriptError(
                     f"a scripted turn must be text, a call(...), a list of them or an "
                     f"AssistantMessage, not {type(part).__name__}: {part!r:.80}")
         stop = "tool_use" if any(p.kind == "tool_call" for p in parts) else "end_turn"
-    return trusted(AssistantMessage, {
-        "role": "assistant", "parts": parts, "usage": _ONE_REQUEST, "stop_reason": stop,
-        "model": model_name}, _MESSAGE_FIELDS)
+    return assistant_message(parts, _ONE_REQUEST, stop, model_name)
 
 
 class ScriptedModel(Model):

@@ -12,8 +12,12 @@ import pytest
 from pydantic import BaseModel, ValidationError, create_model
 
 from stageagent import events as ev
+from stageagent import messages as m
 from stageagent.messages import Usage
-from stageagent.plainclass import PlainClass, PlainClassError, field, field_names
+from stageagent.models.base import (ModelRequest, ModelSettings, OutputSchema, ToolDefinition,
+                                    model_request)
+from stageagent.exceptions import ConstructionError
+from stageagent.plainclass import PlainClass, field, field_names
 
 STAMP = {"run_id": "r1", "stage": "sql", "iteration": 2, "seq": 7, "ts": 1.5}
 USAGE = Usage(input_tokens=3, output_tokens=4, requests=1)
@@ -68,6 +72,79 @@ EVENT_CLASSES = typing.get_args(typing.get_args(ev.Event)[0])
 
 def test_every_event_class_has_a_sample():
     assert set(EVENT_CLASSES) == set(SAMPLES), "add a sample for each new event class"
+
+
+CALL = m.ToolCallPart(id="c1", name="add", arguments={"a": 1, "nested": {"b": [1, 2]}})
+RESULT = m.ToolResult(tool_call_id="c1", name="add", content="3")
+ANSWER = m.AssistantMessage(parts=[m.TextPart(text="hi"), CALL], usage=USAGE,
+                            stop_reason="tool_use", model="m")
+REQUEST_VALUES = {
+    "messages": [m.SystemMessage(content="s"), m.UserMessage(content="u"), ANSWER,
+                 m.ToolReturnMessage(results=[RESULT])],
+    "tools": [ToolDefinition(name="add", description="d", parameters={})],
+    "settings": ModelSettings(max_tokens=5),
+    "output_schema": OutputSchema(name="Out", schema={"type": "object"})}
+
+#: each builder of a turn's messages, with the values it is given and the same values by
+#: field name: what validated construction makes of them
+BUILT: list[tuple[Any, type[PlainClass], dict[str, Any]]] = [
+    (m.usage_of(1, 2, 3, 4, 5, True), Usage,
+     {"input_tokens": 1, "output_tokens": 2, "cache_read_tokens": 3, "cache_write_tokens": 4,
+      "requests": 5, "estimated": True}),
+    (m.no_usage(), Usage, {"requests": 0}),
+    (m.text_part("hello"), m.TextPart, {"text": "hello"}),
+    (m.tool_call_part("c2", "f", {"x": [1]}), m.ToolCallPart,
+     {"id": "c2", "name": "f", "arguments": {"x": [1]}}),
+    (m.assistant_message([m.text_part("hi"), CALL], USAGE, "end_turn", "m"),
+     m.AssistantMessage, {"parts": [m.TextPart(text="hi"), CALL], "usage": USAGE,
+                          "stop_reason": "end_turn", "model": "m"}),
+    (m.system_message("be brief"), m.SystemMessage, {"content": "be brief"}),
+    (m.user_message("q"), m.UserMessage, {"content": "q"}),
+    (m.tool_result("c1", "add", "3", False), m.ToolResult,
+     {"tool_call_id": "c1", "name": "add", "content": "3", "is_error": False}),
+    (m.tool_return([RESULT]), m.ToolReturnMessage, {"results": [RESULT]}),
+    (model_request(REQUEST_VALUES["messages"], REQUEST_VALUES["tools"],  # type: ignore[arg-type]
+                   REQUEST_VALUES["settings"], REQUEST_VALUES["output_schema"]),  # type: ignore[arg-type]
+     ModelRequest, REQUEST_VALUES),
+]
+
+
+def _plain_classes(cls: type = PlainClass) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("stageagent."):
+            found.add(sub)
+        found |= _plain_classes(sub)
+    return found
+
+
+def test_every_plain_class_of_the_framework_is_tested_here():
+    tested = {ev.BaseEvent, *SAMPLES, *(cls for _, cls, _ in BUILT), m.ThinkingPart}
+    assert _plain_classes() == tested, "test each new plain class here"
+
+
+@pytest.mark.parametrize("built, cls, values", BUILT, ids=lambda v: getattr(v, "__name__", ""))
+def test_builders_make_what_validation_makes(built, cls, values):
+    validated = cls(**values)
+    assert type(built) is cls and built == validated
+    assert {n: getattr(built, n) for n in field_names(cls)} == {
+        n: getattr(validated, n) for n in field_names(cls)}  # every field set
+    assert built.model_dump_json(by_alias=True) == _twin(cls)(**values).model_dump_json(
+        by_alias=True)
+    assert cls.model_validate_json(built.model_dump_json(by_alias=True)) == validated
+    assert cls.model_construct(**values) == validated
+
+
+def test_messages_validate_what_comes_from_outside():
+    message = m.AssistantMessage(parts=[{"kind": "text", "text": "hi"},  # type: ignore[list-item]
+                                        {"kind": "tool_call", "id": "c", "name": "f"}])
+    assert message.parts == [m.TextPart(text="hi"), m.ToolCallPart(id="c", name="f")]
+    assert message.usage == m.no_usage() and message.text == "hi"
+    with pytest.raises(ValidationError, match="parts.0"):
+        m.AssistantMessage(parts=[{"kind": "robot"}])  # type: ignore[list-item]
+    history = m.MessagesAdapter.validate_json(m.MessagesAdapter.dump_json(
+        REQUEST_VALUES["messages"]))  # type: ignore[arg-type]
+    assert history == REQUEST_VALUES["messages"]
 
 
 def _twin(cls: type[PlainClass]) -> type[BaseModel]:
@@ -151,7 +228,7 @@ def test_hostile_values_serialise_and_read_back():
 
 
 def test_a_mutable_plain_default_is_refused_when_defined():
-    with pytest.raises(PlainClassError, match="Bad.tags: a mutable default"):
+    with pytest.raises(ConstructionError, match="Bad.tags: a mutable default"):
         class Bad(PlainClass):
             tags: list[str] = []  # noqa: RUF012
 

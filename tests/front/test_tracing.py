@@ -18,6 +18,7 @@ from opentelemetry.trace import StatusCode
 from stageagent import AssistantMessage, BaseEvent, ScriptedModel, TextPart, Usage, call
 from stageagent.exceptions import ModelConnectionError
 from stageagent.facade import StageAwareFacade
+from stageagent.events import StepEvent
 from stageagent.tracing import CONTENT_ENV, SpanBuilder, tool_error_type, traced
 from core.helpers import make_runtime, stage  # tests/ is on sys.path: its packages import by name
 from tests.pipeline.scripts import QUESTION, document_text, expected_result, happy_model
@@ -258,8 +259,8 @@ async def test_plan_events_map_to_plan_and_step_spans(provider, exporter):
         StepStarted(run_id="r", plan_id="p1", step_id="calc", seq=3, ts=t - 0.1),
         StepFailed(run_id="r", plan_id="p1", step_id="fetch", error="no rows",
                    error_type="ToolError", seq=4, ts=t),
-        *[e.model_copy(update={"step_id": "calc"}) if e.type == "stage_started" else e
-          for e in stage_events],
+        *[StepEvent(run_id="r", plan_id="p1", step_id="calc", event=e, seq=5 + i, ts=e.ts)
+          for i, e in enumerate(stage_events)],
         StepCompleted(run_id="r", plan_id="p1", step_id="calc", seq=90, ts=t + 1),
         PlanCompleted(run_id="r", plan_id="p1", seq=91, ts=t + 2),
     ]

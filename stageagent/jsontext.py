@@ -10,9 +10,7 @@ without surrogates never leaves the fast path.
 
 from __future__ import annotations
 
-import decimal
 import json
-import uuid
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
@@ -35,6 +33,8 @@ def dumps_escaped(data: Any, *, indent: int | None = None) -> str:
         pass
     # such integers go in as marked strings and come out as their digits, written by
     # `decimal`, which has no such limit; the marker is random, so no text can forge it
+    import uuid
+
     marker = f"stageagent-integer-{uuid.uuid4().hex}-"
     digits: list[str] = []
     text = json.dumps(_mark_big_integers(data, marker, digits), ensure_ascii=True,
@@ -50,6 +50,8 @@ _BIG_INTEGER_BITS = 14_000
 
 def _mark_big_integers(data: Any, marker: str, digits: list[str]) -> Any:
     if type(data) is int and data.bit_length() > _BIG_INTEGER_BITS:
+        import decimal
+
         digits.append(str(decimal.Decimal(data)))
         return f"{marker}{len(digits) - 1}"
     if isinstance(data, dict):
@@ -75,4 +77,8 @@ def loads_escaped(text: str | bytes) -> Any:
 
 def _integer(digits: str) -> int:
     # int() refuses more than 4,300 digits by default; decimal has no such limit
-    return int(digits) if len(digits) < 4000 else int(decimal.Decimal(digits))
+    if len(digits) < 4000:
+        return int(digits)
+    import decimal
+
+    return int(decimal.Decimal(digits))

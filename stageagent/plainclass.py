@@ -68,6 +68,8 @@ class _PlainMeta(type):
             if n in namespace:
                 defaults[n] = _checked_default(name, n, namespace.pop(n))
         namespace["__slots__"] = tuple(n for n in own if n not in inherited)
+        # dataclasses would write a missing docstring from inspect.signature: slow
+        namespace.setdefault("__doc__", f"{name}: a plain record class.")
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         cls.__plain_fields__ = tuple(dict.fromkeys([*inherited, *own]))  # type: ignore[attr-defined]
         cls.__plain_defaults__ = defaults  # type: ignore[attr-defined]

@@ -702,10 +702,15 @@ def _split(parts: list[Any]) -> tuple[str, list[Any]]:
 
 def _call_key(call: Any) -> Any:
     """Identity of a call for loop detection: name + arguments, order-insensitive."""
+    arguments = call.arguments
     try:
-        return call.name, frozenset(call.arguments.items())
+        if len(arguments) < 2:  # no order to ignore: the items themselves
+            key = (call.name, *arguments.items())
+            hash(key)  # an unhashable value raises here, not in the caller's lookup
+            return key
+        return call.name, frozenset(arguments.items())
     except TypeError:  # unhashable values (lists, dicts): canonical JSON
-        return call.name, json.dumps(call.arguments, sort_keys=True, default=str)
+        return call.name, json.dumps(arguments, sort_keys=True, default=str)
 
 
 def _critique_turn(score: float, config: StageConfig, critiques: list[str]) -> str:

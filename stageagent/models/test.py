@@ -126,6 +126,8 @@ class FunctionModel(Model):
     async def request(self, request: ModelRequest) -> AssistantMessage:
         self.calls += 1
         result = self._function(request)
+        if type(result) is AssistantMessage:  # a whole turn: nothing to normalise
+            return result
         # an async function's coroutine is not a turn: awaiting it covers both kinds
         if not isinstance(result, _TURN_TYPES) and inspect.isawaitable(result):
             result = await result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -210,6 +211,35 @@ async def test_loop_detection():
     assert sum(e.type == "tool_result" for e in events) == 2  # the third call never ran
     # the history stays valid for a follow-up: every call is answered
     assert run.result.messages[-1].role == "tool"
+
+
+@pytest.mark.parametrize("arguments", [
+    [{"a": 1}, {"a": 1}, {"a": 1}],  # one argument
+    [{}, {}, {}],  # none
+    [{"rows": [1, [2]]}] * 3,  # one unhashable argument
+    [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {"a": 1, "b": 2}],  # the order does not matter
+    [{"a": {"x": [1]}, "b": 2}, {"b": 2, "a": {"x": [1]}}, {"a": {"x": [1]}, "b": 2}],
+], ids=["one", "none", "unhashable", "reordered", "reordered-unhashable"])
+async def test_loop_detection_sees_the_same_call_whatever_its_arguments(arguments):
+    @tool
+    async def probe(a: Any = None, b: Any = None, rows: Any = None) -> str:
+        """Accepts anything."""
+        return "ok"
+
+    model = ScriptedModel([call("probe", a) for a in arguments])
+    run = make_runtime(probe).run_stage(
+        stage(tools=["probe"], limits=StageLimits(loop_repeats=3)), "x", model=model)
+    events = await events_of(run)
+    assert events[-1].reason == "loop_detected", events[-1]
+    assert sum(e.type == "tool_result" for e in events) == 2
+
+
+async def test_loop_detection_tells_one_argument_from_another():
+    model = ScriptedModel([call("add", {"a": 1, "b": i}) for i in range(3)]
+                          + [call("add", {"a": i + 10, "b": 0}) for i in range(3)] + ["done"])
+    run = make_runtime().run_stage(
+        stage(max_iterations=10, limits=StageLimits(loop_repeats=2)), "x", model=model)
+    assert (await events_of(run))[-1].reason == "completed"
 
 
 async def test_token_budget_and_cost_budget():

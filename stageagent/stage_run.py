@@ -506,35 +506,38 @@ class StageRun:
         self._active_task = self._current_task()
         if len(calls) == 1:
             outcome = await runner.run_one(calls[0], s.ctx)
-            outcomes, results, text = [outcome], [outcome.result], outcome.content
+            result = outcome.result
+            outcomes, results, text = [outcome], [result], result.content
         else:
             outcomes = await runner.run_all(calls, s.ctx)
             results = [o.result for o in outcomes]
-            text = "\n".join([o.content for o in outcomes])  # as `message_text` has it
+            text = "\n".join([r.content for r in results])  # as `message_text` has it
         s.history.append(tool_return(results), text)  # type: ignore[union-attr]
         return outcomes
 
     def _approval(self, outcome: Outcome) -> ev.BaseEvent:
         approved, reason = outcome.approval  # type: ignore[misc]
-        return self.emitter.make(ev.ToolApproval, tool_call_id=outcome.tool_call_id,
-                                 tool=outcome.name, approved=approved, reason=reason)
+        result = outcome.result
+        return self.emitter.make(ev.ToolApproval, tool_call_id=result.tool_call_id,
+                                 tool=result.name, approved=approved, reason=reason)
 
     def _observed(self, s: RunState, outcome: Outcome) -> ev.BaseEvent:
         """Record one tool outcome (an observation unless it failed); its event."""
-        if not outcome.is_error:
-            s.observations.append(outcome.result)
+        result = outcome.result
+        if not result.is_error:
+            s.observations.append(result)
         if self._log is not QUIET:
             self._log.bind(iteration=s.iteration).debug(
-                "tool {} {} in {:.1f} ms", outcome.name,
-                "failed" if outcome.is_error else "returned", outcome.duration_ms)
-        return self.emitter.tool_result(outcome.tool_call_id, outcome.name, outcome.is_error,
-                                        outcome.content, outcome.duration_ms,
+                "tool {} {} in {:.1f} ms", result.name,
+                "failed" if result.is_error else "returned", outcome.duration_ms)
+        return self.emitter.tool_result(result.tool_call_id, result.name, result.is_error,
+                                        result.content, outcome.duration_ms,
                                         outcome.truncated)
 
     def _after_act(self, s: RunState, outcomes: list[Outcome]) -> None:
         """Stop when a tool's retry budget or the stage's token/cost budget is spent."""
         for outcome in outcomes:
-            if outcome.is_error:  # only a failure spends a retry budget
+            if outcome.result.is_error:  # only a failure spends a retry budget
                 for call in s.calls:
                     spent = s.runner.budget_spent(call.name)  # type: ignore[union-attr]
                     if spent:

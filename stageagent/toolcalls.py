@@ -50,17 +50,9 @@ Approver = Callable[[ApprovalRequest], Awaitable[Union[bool, tuple[bool, str]]]]
 
 @dataclass(slots=True)
 class Outcome:
-    """The result of one call, ready to become an observation and an event.
-
-    `result`'s fields are here again as plain values: the loop reads them every turn,
-    and reading a pydantic model's field costs several times a plain attribute.
-    """
+    """The result of one call, ready to become an observation and an event."""
 
     result: ToolResult
-    tool_call_id: str
-    name: str
-    content: str
-    is_error: bool
     duration_ms: float
     truncated: bool = False
     approval: tuple[bool, str] | None = None
@@ -190,9 +182,7 @@ class ToolRunner:
         truncated = False
         if len(text) > limit:  # a token is at least one character: shorter needs no count
             text, truncated = self._truncated(text, limit)
-        call_id = call.id
-        result = tool_result(call_id, name, text, False)
-        return Outcome(result, call_id, name, text, False, (_clock() - start) * 1000,
+        return Outcome(tool_result(call.id, name, text, False), (_clock() - start) * 1000,
                        truncated, approval)
 
     def _not_available(self, name: str) -> str:
@@ -239,12 +229,11 @@ class ToolRunner:
 
     def _fail(self, call: ToolCallPart, text: str, start: float, *, count: bool = True,
               approval: tuple[bool, str] | None = None) -> Outcome:
-        call_id, name = call.id, call.name
+        name = call.name
         if count:
             self.failures[name] = self.failures.get(name, 0) + 1
-        result = tool_result(call_id, name, text, True)
-        return Outcome(result, call_id, name, text, True, (_clock() - start) * 1000, False,
-                       approval)
+        return Outcome(tool_result(call.id, name, text, True), (_clock() - start) * 1000,
+                       False, approval)
 
 
 def _run_cancelled() -> bool:

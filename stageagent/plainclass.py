@@ -4,7 +4,7 @@ A pydantic model costs ~4.5k instructions to build even without validation (four
 writes through descriptors), and reading one of its fields ~5x a plain attribute (its
 `__getattr__` keeps CPython from specialising the read). Values the runtime builds from
 what it already trusts, many times per iteration, and that every consumer reads - the
-events - need neither cost. A `PlainClass` declares typed fields like a dataclass
+events, a turn's messages, the model request - need neither cost. A `PlainClass` declares typed fields like a dataclass
 (`name: type = default`, `field(default_factory=...)`); its instances keep them in
 `__slots__`, so building one by plain attribute stores is a few hundred instructions.
 
@@ -25,6 +25,7 @@ facts once made: copy with `model_copy(update=...)` rather than change one.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import typing
 from typing import Any, Callable, ClassVar, TypeVar, dataclass_transform
 
@@ -84,7 +85,7 @@ class _PlainMeta(type):
 def _checked_default(cls: str, name: str, value: Any) -> Any:
     if isinstance(value, (list, dict, set, bytearray)):
         raise ConstructionError(f"{cls}.{name}: a mutable default would be shared by every "
-                              "instance; use field(default_factory=...)")
+                                "instance; use field(default_factory=...)")
     return value
 
 
@@ -94,6 +95,15 @@ def field_names(cls: type[PlainClass]) -> tuple[str, ...]:
 
 
 _MISSING = object()
+
+
+def default_of(cls: type[PlainClass], name: str, missing: Any = None) -> Any:
+    """The default of field `name` (a fresh one for a `field(default_factory=...)`), or
+    `missing` when the field is required."""
+    default = cls.__plain_defaults__.get(name, _MISSING)
+    if default is _MISSING:
+        return missing
+    return default.factory() if type(default) is _Factory else default
 
 
 class PlainClass(metaclass=_PlainMeta):
@@ -113,15 +123,12 @@ class PlainClass(metaclass=_PlainMeta):
     def model_construct(cls: type[P], **values: Any) -> P:
         """An instance from trusted values, defaults filled in; nothing is validated."""
         obj = _new(cls)
-        defaults = cls.__plain_defaults__
         for name in field_names(cls):
             value = values.get(name, _MISSING)
             if value is _MISSING:
-                value = defaults.get(name, _MISSING)
+                value = default_of(cls, name, _MISSING)
                 if value is _MISSING:
                     raise TypeError(f"{cls.__name__}: the required field {name!r} is missing")
-                if type(value) is _Factory:
-                    value = value.factory()
             setattr(obj, name, value)
         return obj
 
@@ -152,6 +159,7 @@ class PlainClass(metaclass=_PlainMeta):
             return adapter.dump_json(self, **kwargs).decode()
         except PydanticSerializationError:
             indent = kwargs.pop("indent", None)
+            kwargs.pop("ensure_ascii", None)  # the escaped text is ASCII anyway
             data = adapter.dump_python(self, mode="json", **kwargs)
             return dumps_escaped(data, indent=indent)
 
@@ -187,16 +195,26 @@ class PlainClass(metaclass=_PlainMeta):
         from pydantic_core import core_schema
 
         ref = f"{cls.__module__}.{cls.__qualname__}"
-        if cls in _BUILDING:
+        building = _building()
+        if cls in building:
             return core_schema.definition_reference_schema(ref)
-        _BUILDING.add(cls)
+        building.add(cls)
         try:
             return _schema(cls, handler, ref)
         finally:
-            _BUILDING.discard(cls)
+            building.discard(cls)
 
 
-_BUILDING: set[type] = set()
+_local = threading.local()
+
+
+def _building() -> set[type]:
+    """The classes whose schema this thread is building now."""
+    try:
+        return _local.building
+    except AttributeError:
+        _local.building = set()
+        return _local.building
 
 
 def validate_json(adapter: Any, text: str | bytes) -> Any:

@@ -17,7 +17,7 @@ from stageagent.messages import Usage
 from stageagent.models.base import (ModelRequest, ModelSettings, OutputSchema, ToolDefinition,
                                     model_request)
 from stageagent.exceptions import ConstructionError
-from stageagent.plainclass import PlainClass, field, field_names
+from stageagent.plainclass import PlainClass, default_of, field, field_names
 
 STAMP = {"run_id": "r1", "stage": "sql", "iteration": 2, "seq": 7, "ts": 1.5}
 USAGE = Usage(input_tokens=3, output_tokens=4, requests=1)
@@ -151,14 +151,7 @@ def _twin(cls: type[PlainClass]) -> type[BaseModel]:
     """A pydantic model with the same fields (annotations and defaults): the reference
     for what the JSON of those fields is."""
     hints = typing.get_type_hints(cls)
-    defaults = cls.__plain_defaults__
-    fields: dict[str, Any] = {}
-    for name in field_names(cls):
-        default = defaults.get(name, ...)
-        if hasattr(default, "factory"):
-            fields[name] = (hints[name], default.factory())
-        else:
-            fields[name] = (hints[name], default)
+    fields = {name: (hints[name], default_of(cls, name, ...)) for name in field_names(cls)}
     return create_model(f"{cls.__name__}Twin", **fields)  # type: ignore[call-overload]
 
 
@@ -168,7 +161,7 @@ def test_trusted_construction_equals_validation_and_writes_pydantics_json(cls):
     validated = cls(**values)
     built = cls.model_construct(**values)
     made = ev.Emitter("r1", "sql").make(cls, **SAMPLES[cls])
-    assert type(built) is cls and built == validated and built.type == cls.__plain_defaults__["type"]
+    assert type(built) is cls and built == validated and built.type == default_of(cls, "type")
     assert made == validated.model_copy(update={"seq": 1, "ts": made.ts, "iteration": 0})
     assert cls.model_validate(values) == validated == cls.model_validate_json(
         built.model_dump_json())
@@ -186,7 +179,7 @@ def test_trusted_construction_equals_validation_and_writes_pydantics_json(cls):
 def test_defaults_equal_validated_defaults_and_are_not_shared(cls):
     hints = typing.get_type_hints(cls)
     required = {n: ({**STAMP, **SAMPLES[cls]})[n] for n in field_names(cls)
-                if n not in cls.__plain_defaults__}
+                if default_of(cls, n, ...) is ...}
     assert "run_id" in required and all(n in hints for n in required)
     first, second = cls.model_construct(**required), cls.model_construct(**required)
     assert first == cls(**required)
@@ -222,6 +215,7 @@ def test_hostile_values_serialise_and_read_back():
         again = ev.parse_event(text)
         assert type(again) is type(event) and again.seq == event.seq
     assert ev.parse_event(events[0].model_dump_json()) == events[0]
+    assert ev.parse_event(events[0].model_dump_json(indent=1)) == events[0]
     for event in events[1:3]:  # integers of any length come back exactly
         assert ev.parse_event(event.model_dump_json()).arguments["n"] == event.arguments["n"]
     assert ev.parse_event(events[2].model_dump_json()) == events[2]
@@ -260,3 +254,29 @@ def test_events_pickle_and_nest_in_pydantic_models():
     box = Envelope(events=[event, ev.Emitter("r").thought("x")])
     again = Envelope.model_validate_json(box.model_dump_json())
     assert again.events == box.events and type(again.events[0]) is ev.ToolResultEvent
+
+
+class Node(PlainClass):
+    name: str
+    children: list[Node] = field(default_factory=list)
+
+
+def test_a_recursive_plain_class_validates_and_serialises_in_any_thread():
+    import threading
+
+    data = {"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}
+    results: list[Any] = []
+
+    def build() -> None:
+        results.append(Node.model_validate(data))
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tree = Node(**data)
+    assert results == [tree] * 8 and tree.children[0].children[0].name == "c"
+    assert Node.model_validate_json(tree.model_dump_json()) == tree
+    with pytest.raises(ValidationError, match="children.0.children.0.name"):
+        Node.model_validate({"name": "a", "children": [{"name": "b", "children": [{}]}]})

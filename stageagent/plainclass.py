@@ -86,6 +86,9 @@ def _checked_default(cls: str, name: str, value: Any) -> Any:
     if isinstance(value, (list, dict, set, bytearray)):
         raise ConstructionError(f"{cls}.{name}: a mutable default would be shared by every "
                                 "instance; use field(default_factory=...)")
+    if type(value) is _Factory and not callable(value.factory):
+        raise ConstructionError(f"{cls}.{name}: default_factory must be callable, not "
+                                f"{type(value.factory).__name__}")
     return value
 
 
@@ -238,7 +241,11 @@ def validate_json(adapter: Any, text: str | bytes) -> Any:
 def _schema(cls: type[PlainClass], handler: Any, ref: str) -> Any:
     from pydantic_core import core_schema
 
-    hints = typing.get_type_hints(cls, include_extras=True)  # each base in its own module
+    try:  # each base's annotations in its own module
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception as exc:  # noqa: BLE001 - a name that is not defined, a bad expression
+        raise ConstructionError(f"{cls.__module__}.{cls.__qualname__}: cannot resolve the "
+                                f"types of its fields: {type(exc).__name__}: {exc}") from exc
     defaults = cls.__plain_defaults__
     fields = []
     for name in field_names(cls):

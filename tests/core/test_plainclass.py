@@ -227,6 +227,19 @@ def test_a_mutable_plain_default_is_refused_when_defined():
             tags: list[str] = []  # noqa: RUF012
 
 
+def test_a_bad_factory_or_an_unknown_type_is_named():
+    with pytest.raises(ConstructionError, match="Bad.tags: default_factory must be callable"):
+        class Bad(PlainClass):
+            tags: list[str] = field(default_factory=[])  # type: ignore[arg-type]
+
+    class Typo(PlainClass):
+        when: Datetime  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(ConstructionError, match="Typo: cannot resolve the types of its "
+                                                "fields: NameError: name 'Datetime'"):
+        Typo(when="now")
+
+
 def test_a_plain_class_of_ones_own():
     class Point(PlainClass):
         x: int

@@ -18,10 +18,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter
-
 from .messages import AssistantMessage, Usage
-from .plainclass import PlainClass, field, validate_json
+from .plainclass import PlainClass, Tagged, adapter_for, field, validate_json
 
 StopReason = Literal[
     "passed",          # the quality gate scored the answer at or above the threshold
@@ -279,19 +277,16 @@ Event = Annotated[
         PlanCreated, PlanRevised, PlanStarted, PlanCompleted, StepStarted, StepCompleted,
         StepFailed, StepSkipped, ApprovalRequested, ApprovalDecided, StepEvent,
     ],
-    Field(discriminator="type"),
+    Tagged("type"),
 ]
-
-# built on first use, like the event classes (`defer_build`): the recursive `Event` of
-# `StepEvent` is resolved then, when it exists
-_adapter: TypeAdapter[Any] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> BaseEvent:
     """Validate an event from JSON text or a dict (e.g. a line of events.jsonl)."""
+    adapter = adapter_for(Event)  # built on first use: `StepEvent`'s `Event` exists then
     if isinstance(data, (str, bytes)):
-        return validate_json(_adapter, data)
-    return _adapter.validate_python(data)
+        return validate_json(adapter, data)
+    return adapter.validate_python(data)
 
 
 class Emitter:

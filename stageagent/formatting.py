@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from .models.base import OutputSchema
+from .plainclass import is_pydantic_model
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
@@ -64,6 +68,6 @@ def parse_output(text: str, cls: type[BaseModel]) -> tuple[BaseModel | None, lis
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe form of a stage output for events and logs."""
-    if isinstance(value, BaseModel):
+    if is_pydantic_model(value):
         return value.model_dump(mode="json")
     return value

@@ -16,14 +16,15 @@ import asyncio
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Coroutine, get_type_hints
+from functools import cache
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_core import PydanticSerializationError, PydanticUndefined
+from pydantic_core import PydanticSerializationError, PydanticUndefined, ValidationError
 
 from .exceptions import ToolDefinitionError
 from .jsontext import dumps
 from .models.base import ToolDefinition
+from .plainclass import is_pydantic_model
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -46,8 +47,21 @@ class ToolContext:
     tool_call_id: str = ""
 
 
-class _ArgsBase(BaseModel):
-    model_config = ConfigDict(defer_build=True, extra="forbid", arbitrary_types_allowed=False)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+
+@cache
+def _args_base() -> type[BaseModel]:
+    """The base of every tool's arguments model, made with the first tool (pydantic's
+    model machinery is loaded then, not when stageagent is imported)."""
+    from pydantic import BaseModel, ConfigDict
+
+    class ArgsBase(BaseModel):
+        model_config = ConfigDict(defer_build=True, extra="forbid",
+                                  arbitrary_types_allowed=False)
+
+    return ArgsBase
 
 
 def _param_docs(doc: str) -> tuple[str, dict[str, str]]:
@@ -140,7 +154,7 @@ class Tool:
             raise ToolDefinitionError(f"{where}: cannot resolve type hints: {exc}") from exc
         takes_ctx = False
         fields: dict[str, Any] = {}
-        from pydantic import Field
+        from pydantic import Field, create_model
 
         for index, (pname, param) in enumerate(signature.parameters.items()):
             annotation = hints.get(pname, inspect.Parameter.empty)
@@ -164,7 +178,7 @@ class Tool:
             default = PydanticUndefined if param.default is param.empty else param.default
             fields[pname] = (annotation, Field(default, description=param_docs.get(pname)))
         try:
-            model = create_model(f"{self.name}_args", __base__=_ArgsBase, **fields)
+            model = create_model(f"{self.name}_args", __base__=_args_base(), **fields)
             model.model_json_schema()
         except Exception as exc:
             raise ToolDefinitionError(
@@ -228,7 +242,7 @@ def _dict_validator(name: str, fields: dict[str, tuple[Any, Any]]) -> Any:
     model instance per call; an omitted optional argument takes the function's own
     default. None if a type cannot be expressed this way (the model validates then).
     """
-    from pydantic import TypeAdapter
+    from pydantic import ConfigDict, TypeAdapter
     from typing_extensions import NotRequired, TypedDict
 
     try:
@@ -261,7 +275,7 @@ def render_output(value: Any) -> str:
     if kind not in _JSON_NATIVE:
         if isinstance(value, str):  # a str subclass (a StrEnum member) is text too
             return value
-        if isinstance(value, BaseModel):
+        if is_pydantic_model(value):
             try:
                 return value.model_dump_json()
             except PydanticSerializationError:  # lone surrogates in a string field

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from pydantic import BaseModel
+from .plainclass import is_pydantic_model
 
 _NUMBER_RE = re.compile(r"-?\d[\d,_]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
 
@@ -81,7 +81,7 @@ class _Corpus:
 
 
 def _walk(value: Any, path: str, forced: bool | None) -> Iterable[tuple[str, Any]]:
-    if isinstance(value, BaseModel):
+    if is_pydantic_model(value):
         for name, info in type(value).model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             flag = extra.get("grounded")

@@ -14,12 +14,11 @@ the OpenAI adapter fans them out to one `tool` message each).
 """
 
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter
 
 from .jsontext import dumps
-from .plainclass import PlainClass, field
+from .plainclass import PlainClass, Tagged, adapter_for, field
 
 _new = object.__new__
 
@@ -99,7 +98,7 @@ class ToolCallPart(PlainClass):
     raw_arguments: str | None = None
 
 
-AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Field(discriminator="kind")]
+AssistantPart = Annotated[Union[TextPart, ThinkingPart, ToolCallPart], Tagged("kind")]
 
 
 # --- messages ------------------------------------------------------------------------
@@ -152,13 +151,21 @@ class ToolReturnMessage(PlainClass):
 
 Message = Annotated[
     Union[SystemMessage, UserMessage, AssistantMessage, ToolReturnMessage],
-    Field(discriminator="role"),
+    Tagged("role"),
 ]
 
-#: Validates/serialises a list of messages (e.g. a saved notebook history). Built on first
-#: use (`defer_build`), like every model here: `import stageagent` builds no schema.
-MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(
-    list[Message], config=ConfigDict(defer_build=True))
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    #: Validates/serialises a list of messages (e.g. a saved notebook history).
+    MessagesAdapter: TypeAdapter[list[Message]]
+
+
+def __getattr__(name: str) -> Any:
+    """`MessagesAdapter`, built on first use: `import stageagent` loads no schema machinery."""
+    if name == "MessagesAdapter":
+        return adapter_for(list[Message])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def message_text(message: Any) -> str:

@@ -10,9 +10,9 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol, Union, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from .messages import ToolResult
+from .plainclass import PlainClass
+from .plainclass import field as plain_field
 
 
 @dataclass
@@ -31,22 +31,19 @@ class Candidate:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-class QualityReport(BaseModel):
+def _not_nan(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        raise ValueError("score is NaN")
+    return value
+
+
+class QualityReport(PlainClass):
     """One evaluator's verdict."""
 
-    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
-
-    score: float = Field(ge=0.0, le=1.0)
-    critiques: list[str] = Field(default_factory=list)
+    score: float = plain_field(ge=0.0, le=1.0, before=_not_nan)
+    critiques: list[str] = plain_field(default_factory=list)
     evaluator: str = ""
-    details: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("score", mode="before")
-    @classmethod
-    def _finite(cls, v: Any) -> Any:
-        if isinstance(v, float) and v != v:
-            raise ValueError("score is NaN")
-        return v
+    details: dict[str, Any] = plain_field(default_factory=dict)
 
 
 @runtime_checkable

@@ -30,31 +30,30 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ValidationError
 
 from .exceptions import PromptError, RegistryError, StageConfigError, UnknownStageError
 from .models.base import ModelSettings
+from .plainclass import PlainClass, field
 from .registry import evaluator_registry, import_ref, tool_registry, with_toolkit
 
 #: the model a stage uses when its file names none (overridable per run)
 DEFAULT_MODEL = os.environ.get("STAGEAGENT_MODEL", "anthropic:claude-sonnet-4-6")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
+class _Strict(PlainClass, frozen=True, extra="forbid"):
+    """Stage settings: unknown keys are errors, and a loaded stage never changes."""
 
 
-class StageModel(_Strict):
+class StageModel(_Strict, frozen=True, extra="forbid"):
     """`[model]`: the model id and its settings."""
 
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, populate_by_name=True)
-
-    id: str = Field(default_factory=lambda: DEFAULT_MODEL)
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    id: str = field(default_factory=lambda: DEFAULT_MODEL)
+    max_tokens: int | None = field(default=None, ge=1)
+    temperature: float | None = field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = field(default=None, gt=0.0, le=1.0)
     stop_sequences: list[str] | None = None
-    thinking_budget: int | None = Field(default=None, ge=1)
+    thinking_budget: int | None = field(default=None, ge=1)
     parallel_tool_calls: bool | None = None
     #: the first turn's tool choice: "auto", "required", "none" or one of the stage's
     #: tools (for a stage that must look something up before it can answer, and for
@@ -68,83 +67,91 @@ class StageModel(_Strict):
         return ModelSettings(**data)
 
 
-class StageBudget(_Strict):
+class StageBudget(_Strict, frozen=True, extra="forbid"):
     """`[budget]`: how much context one request may carry, and what the stage may spend."""
 
     #: history is trimmed to this many tokens before each model call
-    context_tokens: int = Field(default=32_000, ge=256)
+    context_tokens: int = field(default=32_000, ge=256)
     #: stop with reason "budget" once input+output tokens of the stage exceed this
-    max_total_tokens: int | None = Field(default=None, ge=1)
+    max_total_tokens: int | None = field(default=None, ge=1)
     #: stop with reason "budget" once the stage's cost exceeds this (known prices only)
-    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = field(default=None, gt=0)
 
 
-class StageTimeouts(_Strict):
+class StageTimeouts(_Strict, frozen=True, extra="forbid"):
     """`[timeouts]` in seconds."""
 
-    # `model_s` is a field, not pydantic API (older pydantic 2 warns about the prefix)
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, protected_namespaces=())
-
-    stage_s: float | None = Field(default=600.0, gt=0)
-    tool_s: float | None = Field(default=60.0, gt=0)
-    model_s: float | None = Field(default=120.0, gt=0)
+    stage_s: float | None = field(default=600.0, gt=0)
+    tool_s: float | None = field(default=60.0, gt=0)
+    model_s: float | None = field(default=120.0, gt=0)
 
 
-class StageLimits(_Strict):
+class StageLimits(_Strict, frozen=True, extra="forbid"):
     """`[limits]`: loop detection, format retries, tool output size."""
 
     #: the same tool call (name + arguments) this many times ends the stage
-    loop_repeats: int = Field(default=3, ge=2)
-    format_retries: int = Field(default=2, ge=0)
-    tool_output_tokens: int = Field(default=4_000, ge=16)
+    loop_repeats: int = field(default=3, ge=2)
+    format_retries: int = field(default=2, ge=0)
+    tool_output_tokens: int = field(default=4_000, ge=16)
 
 
-class StageConfig(_Strict):
+def _one_prompt(value: str | None, earlier: dict[str, Any]) -> str | None:
+    if value is not None and earlier.get("prompt"):
+        raise ValueError("give either 'prompt' (a template file) or 'prompt_text', not both")
+    return value
+
+
+def _listed_once(kind: str) -> Any:
+    def check(names: list[str], earlier: dict[str, Any]) -> list[str]:
+        if len(set(names)) != len(names):
+            dupes = sorted({t for t in names if names.count(t) > 1})
+            raise ValueError(f"{kind} listed twice: {', '.join(dupes)}")
+        return names
+    return check
+
+
+def _model_class(value: Any, earlier: dict[str, Any]) -> Any:
+    """An `output_schema` given as a class must be a pydantic model class."""
+    from pydantic import BaseModel
+
+    if isinstance(value, type) and not issubclass(value, BaseModel):
+        raise ValueError(f"{value.__qualname__} is not a pydantic model class")
+    return value
+
+
+class StageConfig(_Strict, frozen=True, extra="forbid"):
     """One stage, as loaded from a TOML file (or built in code)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     #: template file name on the prompt search path ...
     prompt: str | None = None
     #: ... or the template source inline (handy in notebooks)
-    prompt_text: str | None = None
+    prompt_text: str | None = field(default=None, after=_one_prompt)
     #: `"module:attr"` of the `Toolkit` the stage's tools and evaluators come from, when
     #: the runtime is not given them itself (the bundled stages name the pipeline's)
     toolkit: str | None = None
-    tools: list[str] = Field(default_factory=list)
-    evaluators: list[str] = Field(default_factory=list)
-    quality_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
-    max_iterations: int = Field(default=5, ge=1)
+    tools: list[str] = field(default_factory=list, after=_listed_once("tools"))
+    evaluators: list[str] = field(default_factory=list, after=_listed_once("evaluators"))
+    quality_threshold: float = field(default=0.7, ge=0.0, le=1.0)
+    max_iterations: int = field(default=5, ge=1)
     #: `"module:Class"` of a pydantic model (or the class itself, in code): enables
     #: explore-then-format
-    output_schema: str | type[BaseModel] | None = None
+    output_schema: str | type | None = field(default=None, after=_model_class)
     #: what ungrounded values in the formatted output do: "critique" (lower the score),
     #: "fail" (score 0 for the iteration), or "off"
     grounding: Literal["critique", "fail", "off"] = "critique"
-    model: StageModel = Field(default_factory=StageModel)
-    budget: StageBudget = Field(default_factory=StageBudget)
-    timeouts: StageTimeouts = Field(default_factory=StageTimeouts)
-    limits: StageLimits = Field(default_factory=StageLimits)
+    model: StageModel = field(default_factory=StageModel)
+    budget: StageBudget = field(default_factory=StageBudget)
+    timeouts: StageTimeouts = field(default_factory=StageTimeouts)
+    limits: StageLimits = field(default_factory=StageLimits)
     #: where it was loaded from (None for stages built in code)
     source: str | None = None
 
-    @field_validator("prompt_text")
-    @classmethod
-    def _one_prompt(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("prompt"):
-            raise ValueError("give either 'prompt' (a template file) or 'prompt_text', not both")
-        return value
+    def output_model(self) -> Any:
+        """The output schema class (a pydantic model class), imported on demand."""
+        from pydantic import BaseModel
 
-    @field_validator("tools", "evaluators")
-    @classmethod
-    def _listed_once(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        if len(set(names)) != len(names):
-            dupes = sorted({t for t in names if names.count(t) > 1})
-            raise ValueError(f"{info.field_name} listed twice: {', '.join(dupes)}")
-        return names
-
-    def output_model(self) -> type[BaseModel] | None:
-        """The output schema class, imported on demand."""
         if not self.output_schema:
             return None
         ref = self.output_schema
@@ -193,7 +200,7 @@ def parse_stage_file(path: Path) -> StageConfig:
         errors = exc.errors(include_url=False)
         first = errors[0]
         key = _key_of(first["loc"])
-        if first["type"] == "extra_forbidden":
+        if first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = f"unknown key {key!r}"
         else:
             msg = first["msg"]

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, Union
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from .deadline import DeadlineExpired, finish_within
 from .exceptions import ToolError

@@ -10,29 +10,21 @@ assemble tool calls themselves (and never see a half-assembled one).
 from abc import ABC, abstractmethod
 from typing import Any, AsyncGenerator, AsyncIterator, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from ..messages import AssistantMessage, Message
-from ..plainclass import PlainClass, field
-
-#: schemas are built on first use, not at import: `import stageagent` builds none
-_DEFERRED = ConfigDict(defer_build=True)
+from ..plainclass import PlainClass, default_of, field, field_names
 
 
-class ToolDefinition(BaseModel):
+class ToolDefinition(PlainClass, frozen=True):
     """What the model is told about a tool: name, description, JSON schema of arguments."""
-
-    model_config = ConfigDict(defer_build=True, frozen=True)
 
     name: str
     description: str = ""
-    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    parameters: dict[str, Any] = field(
+        default_factory=lambda: {"type": "object", "properties": {}})
 
 
-class ModelSettings(BaseModel):
+class ModelSettings(PlainClass, extra="forbid"):
     """Sampling and transport settings; `None` means the provider's default."""
-
-    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     max_tokens: int | None = None
     temperature: float | None = None
@@ -48,24 +40,31 @@ class ModelSettings(BaseModel):
     #: map it to what their server supports (a named choice where "required" is refused).
     tool_choice: str | None = None
     #: provider-specific extra body fields, passed through untouched
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, override: "ModelSettings | None") -> "ModelSettings":
+        """These settings with every setting `override` gives (not at its default) on top;
+        `extra` is merged key by key."""
         if override is None:
             return self
-        data = self.model_dump(exclude_unset=True)
-        data.update(override.model_dump(exclude_unset=True))
-        return ModelSettings(**data)
+        update = {name: getattr(override, name) for name in field_names(ModelSettings)
+                  if getattr(override, name) != default_of(ModelSettings, name)}
+        if "extra" in update:
+            update["extra"] = {**self.extra, **update["extra"]}
+        return self.model_copy(update=update) if update else self
 
 
-class OutputSchema(BaseModel):
+class OutputSchema(PlainClass, frozen=True):
     """A JSON schema the response text must satisfy (the format phase)."""
 
-    model_config = ConfigDict(defer_build=True, frozen=True)
-
     name: str
-    schema_: dict[str, Any] = Field(alias="schema")
+    schema: dict[str, Any]
     description: str = ""
+
+    @property
+    def schema_(self) -> dict[str, Any]:
+        """`schema`, by the name it had when this was a pydantic model (`schema` clashed)."""
+        return self.schema
 
 
 class ModelRequest(PlainClass):
@@ -95,24 +94,18 @@ _new = object.__new__
 # --- streaming -----------------------------------------------------------------------
 
 
-class TextDelta(BaseModel):
-    model_config = _DEFERRED
-
+class TextDelta(PlainClass):
     kind: Literal["text_delta"] = "text_delta"
     text: str
 
 
-class ThinkingDelta(BaseModel):
-    model_config = _DEFERRED
-
+class ThinkingDelta(PlainClass):
     kind: Literal["thinking_delta"] = "thinking_delta"
     text: str
 
 
-class ToolCallDelta(BaseModel):
+class ToolCallDelta(PlainClass):
     """A fragment of a tool call: `index` identifies the call within the turn."""
-
-    model_config = _DEFERRED
 
     kind: Literal["tool_call_delta"] = "tool_call_delta"
     index: int
@@ -121,10 +114,8 @@ class ToolCallDelta(BaseModel):
     arguments_delta: str = ""
 
 
-class StreamComplete(BaseModel):
+class StreamComplete(PlainClass):
     """Always the last stream item: the whole, validated assistant message."""
-
-    model_config = _DEFERRED
 
     kind: Literal["complete"] = "complete"
     message: AssistantMessage

@@ -14,10 +14,13 @@ from pydantic import BaseModel, ValidationError, create_model
 from stageagent import events as ev
 from stageagent import messages as m
 from stageagent.messages import Usage
-from stageagent.models.base import (ModelRequest, ModelSettings, OutputSchema, ToolDefinition,
+from stageagent import stage_config as sc
+from stageagent.models.base import (ModelRequest, ModelSettings, OutputSchema, StreamComplete,
+                                    TextDelta, ThinkingDelta, ToolCallDelta, ToolDefinition,
                                     model_request)
 from stageagent.exceptions import ConstructionError
 from stageagent.plainclass import PlainClass, default_of, field, field_names
+from stageagent.quality import QualityReport
 
 STAMP = {"run_id": "r1", "stage": "sql", "iteration": 2, "seq": 7, "ts": 1.5}
 USAGE = Usage(input_tokens=3, output_tokens=4, requests=1)
@@ -118,9 +121,158 @@ def _plain_classes(cls: type = PlainClass) -> set[type]:
     return found
 
 
+#: the classes built only by validation (settings, stage files, stream deltas, verdicts):
+#: one set of field values each, none at its default
+VALIDATED: dict[type[PlainClass], dict[str, Any]] = {
+    ToolDefinition: {"name": "add", "description": "adds", "parameters": {"type": "object"}},
+    ModelSettings: {"max_tokens": 5, "temperature": 0.5, "top_p": 0.9, "stop_sequences": ["x"],
+                    "timeout": 3.0, "thinking_budget": 1024, "parallel_tool_calls": False,
+                    "tool_choice": "add", "extra": {"seed": 1}},
+    OutputSchema: {"name": "Out", "schema": {"type": "object"}, "description": "d"},
+    TextDelta: {"text": "he"},
+    ThinkingDelta: {"text": "hm"},
+    ToolCallDelta: {"index": 1, "id": "c1", "name": "add", "arguments_delta": '{"a"'},
+    StreamComplete: {"message": ANSWER},
+    QualityReport: {"score": 0.25, "critiques": ["x"], "evaluator": "e", "details": {"k": 1}},
+    sc.StageModel: {"id": "openai:gpt-4o", "max_tokens": 9, "temperature": 1.0, "top_p": 0.5,
+                    "stop_sequences": ["y"], "thinking_budget": 2, "parallel_tool_calls": True,
+                    "tool_choice": "required"},
+    sc.StageBudget: {"context_tokens": 1000, "max_total_tokens": 10, "max_cost_usd": 0.5},
+    sc.StageTimeouts: {"stage_s": 1.0, "tool_s": 2.0, "model_s": None},
+    sc.StageLimits: {"loop_repeats": 4, "format_retries": 0, "tool_output_tokens": 16},
+    sc.StageConfig: {"name": "sql", "description": "d", "prompt_text": "Hi {{ x }}",
+                     "toolkit": "m:k", "tools": ["a"], "evaluators": ["e"],
+                     "quality_threshold": 0.5, "max_iterations": 2, "output_schema": "m:C",
+                     "grounding": "fail", "model": {"id": "scripted:m"},
+                     "budget": {"context_tokens": 300}, "timeouts": {"stage_s": None},
+                     "limits": {"loop_repeats": 2}, "source": "sql.toml"},
+}
+FROZEN = {ToolDefinition, OutputSchema, sc.StageModel, sc.StageBudget, sc.StageTimeouts,
+          sc.StageLimits, sc.StageConfig}
+
+
 def test_every_plain_class_of_the_framework_is_tested_here():
-    tested = {ev.BaseEvent, *SAMPLES, *(cls for _, cls, _ in BUILT), m.ThinkingPart}
+    tested = {ev.BaseEvent, *SAMPLES, *(cls for _, cls, _ in BUILT), m.ThinkingPart,
+              *VALIDATED, sc._Strict}
     assert _plain_classes() == tested, "test each new plain class here"
+
+
+@pytest.mark.parametrize("cls", list(VALIDATED), ids=lambda c: c.__name__)
+def test_validated_classes_read_back_what_they_write(cls):
+    values = VALIDATED[cls]
+    made = cls(**values)
+    assert all(getattr(made, n) != default_of(cls, n, ...) for n in values), "not a default"
+    assert made == cls.model_validate(values) == cls.model_validate_json(made.model_dump_json())
+    assert cls.model_validate(made.model_dump(mode="json")) == made
+    assert made.model_copy() == made and made.model_copy() is not made
+    if cls is not OutputSchema:  # `schema` is a BaseModel method: no twin can have it
+        twin = _twin(cls)(**made.model_dump())
+        assert made.model_dump_json() == twin.model_dump_json()
+    assert (cls in FROZEN) == cls.__plain_frozen__
+
+
+@pytest.mark.parametrize("cls", sorted(FROZEN, key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_frozen_classes_refuse_changes_and_are_keys(cls):
+    import weakref
+
+    made = cls(**VALIDATED[cls])
+    name = next(iter(VALIDATED[cls]))
+    with pytest.raises(ValidationError, match=f"{name}\n  Instance is frozen"):
+        setattr(made, name, getattr(made, name))
+    with pytest.raises(ValidationError, match="frozen"):
+        delattr(made, name)
+    assert weakref.ref(made)() is made
+    changed = made.model_copy(update={name: default_of(cls, name, None)})
+    assert changed != made and getattr(made, name) == VALIDATED[cls][name]
+    if cls in (sc.StageBudget, sc.StageTimeouts, sc.StageLimits):  # all fields hashable
+        assert hash(made) == hash(cls(**VALIDATED[cls])) and {made: 1}[cls(**VALIDATED[cls])]
+
+
+def test_settings_and_stage_classes_name_a_bad_key_and_a_bad_value():
+    cases = [
+        (lambda: ModelSettings(temprature=1.0), "temprature", "unexpected_keyword_argument"),
+        (lambda: sc.StageConfig(name="s", colour="blue"), "colour",
+         "unexpected_keyword_argument"),
+        (lambda: sc.StageConfig(name="s", max_iterations=0), "max_iterations",
+         "greater_than_equal"),
+        (lambda: sc.StageConfig(name="a b"), "name", "string_pattern_mismatch"),
+        (lambda: sc.StageConfig(name="s", model={"top_p": 0}), "model.top_p", "greater_than"),
+        (lambda: sc.StageConfig(name="s", tools=["a", "a"]), "tools", "value_error"),
+        (lambda: sc.StageConfig(name="s", prompt="p.j2", prompt_text="x"), "prompt_text",
+         "value_error"),
+        (lambda: sc.StageConfig(name="s", output_schema=dict), "output_schema", "value_error"),
+        (lambda: QualityReport(score=math.nan), "score", "value_error"),
+        (lambda: QualityReport(score=1.5), "score", "less_than_equal"),
+        (lambda: ToolCallDelta(index="first"), "index", "int_parsing"),
+    ]
+    for build, key, kind in cases:
+        with pytest.raises(ValidationError) as info:
+            build()
+        error = info.value.errors()[0]
+        assert (".".join(map(str, error["loc"])), error["type"]) == (key, kind)
+    report = QualityReport(score=1)  # type: ignore[arg-type]  # coerced as pydantic does
+    assert report.score == 1.0 and type(report.score) is float
+
+
+def test_a_stage_config_takes_a_model_class_and_derives_variants():
+    class Out(BaseModel):
+        total: int
+
+    config = sc.StageConfig(name="s", output_schema=Out)
+    assert config.output_model() is Out and config.model.id == sc.DEFAULT_MODEL
+    assert config.model == sc.StageModel() and config.model is not sc.StageModel()
+    variant = config.model_copy(update={"max_iterations": 9})
+    assert (variant.max_iterations, config.max_iterations, variant.output_schema) == (9, 5, Out)
+    with pytest.raises(TypeError, match="StageConfig has no field 'max_iteration'"):
+        config.model_copy(update={"max_iteration": 9})
+
+
+def test_model_settings_merge_what_the_override_sets():
+    base = ModelSettings(max_tokens=100, temperature=0.2, extra={"a": 1, "b": 2})
+    assert base.merged(None) is base and base.merged(ModelSettings()) is base
+    merged = base.merged(ModelSettings(temperature=0.9, tool_choice="none", extra={"b": 3}))
+    assert (merged.max_tokens, merged.temperature, merged.tool_choice, merged.extra) == (
+        100, 0.9, "none", {"a": 1, "b": 3})
+    assert base.temperature == 0.2 and base.extra == {"a": 1, "b": 2}  # unchanged
+
+
+def test_a_plain_class_with_settings_of_ones_own():
+    def even(value: int, earlier: dict[str, Any]) -> int:
+        if value % 2:
+            raise ValueError(f"odd after {earlier}")
+        return value
+
+    class Knob(PlainClass, frozen=True, extra="forbid"):
+        label: str = field(default="k", min_length=1)
+        level: int = field(default=0, ge=0, le=10, after=even)
+        raw: str = field(default="", before=str.strip)
+
+    knob = Knob(level=4, raw="  x ")
+    assert (knob.label, knob.level, knob.raw) == ("k", 4, "x")
+    with pytest.raises(ValidationError, match="odd after {'label': 'z'}"):
+        Knob(label="z", level=3)
+    with pytest.raises(ValidationError, match="level"):
+        Knob(level=12)
+    with pytest.raises(ValidationError, match="unexpected"):
+        Knob(volume=1)
+    with pytest.raises(ConstructionError, match="not both"):
+        field(default=1, default_factory=int)
+    with pytest.raises(ConstructionError, match="extra must be"):
+        class Loose(PlainClass, extra="allow"):  # type: ignore[call-arg]
+            x: int = 0
+
+
+def test_importing_the_runtime_loads_no_pydantic_model_machinery():
+    """pydantic's model and schema modules load with the first validation, not at import:
+    a program that only imports (a CLI's --help) does not pay for them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, stageagent; stageagent.StageAwareRuntime; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize("built, cls, values", BUILT, ids=lambda v: getattr(v, "__name__", ""))

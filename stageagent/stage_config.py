@@ -111,12 +111,15 @@ def _listed_once(kind: str) -> Any:
 
 
 def _model_class(value: Any, earlier: dict[str, Any]) -> Any:
-    """An `output_schema` given as a class must be a pydantic model class."""
+    """`output_schema` is a `"module:Class"` reference or a pydantic model class."""
     from pydantic import BaseModel
 
-    if isinstance(value, type) and not issubclass(value, BaseModel):
-        raise ValueError(f"{value.__qualname__} is not a pydantic model class")
-    return value
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return value
+    what = value.__qualname__ if isinstance(value, type) else type(value).__name__
+    raise ValueError(f"give a 'module:Class' reference or a pydantic model class, not {what}")
 
 
 class StageConfig(_Strict, frozen=True, extra="forbid"):
@@ -137,7 +140,7 @@ class StageConfig(_Strict, frozen=True, extra="forbid"):
     max_iterations: int = field(default=5, ge=1)
     #: `"module:Class"` of a pydantic model (or the class itself, in code): enables
     #: explore-then-format
-    output_schema: str | type | None = field(default=None, after=_model_class)
+    output_schema: Any = field(default=None, after=_model_class)
     #: what ungrounded values in the formatted output do: "critique" (lower the score),
     #: "fail" (score 0 for the iteration), or "off"
     grounding: Literal["critique", "fail", "off"] = "critique"

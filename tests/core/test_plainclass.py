@@ -201,6 +201,7 @@ def test_settings_and_stage_classes_name_a_bad_key_and_a_bad_value():
         (lambda: sc.StageConfig(name="s", prompt="p.j2", prompt_text="x"), "prompt_text",
          "value_error"),
         (lambda: sc.StageConfig(name="s", output_schema=dict), "output_schema", "value_error"),
+        (lambda: sc.StageConfig(name="s", output_schema=5), "output_schema", "value_error"),
         (lambda: QualityReport(score=math.nan), "score", "value_error"),
         (lambda: QualityReport(score=1.5), "score", "less_than_equal"),
         (lambda: ToolCallDelta(index="first"), "index", "int_parsing"),

@@ -242,6 +242,13 @@ class PlainClass(metaclass=_PlainMeta):
             _set(copy, name, value)
         return copy
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle, copy, deepcopy
+        return {name: getattr(self, name) for name in field_names(type(self))}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # stores past a frozen class's refusal
+        for name, value in state.items():
+            _set(self, name, value)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented

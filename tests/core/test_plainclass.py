@@ -3,6 +3,7 @@ builds, and written as the JSON pydantic writes for the same fields."""
 
 from __future__ import annotations
 
+import copy
 import math
 import pickle
 import typing
@@ -182,6 +183,8 @@ def test_frozen_classes_refuse_changes_and_are_keys(cls):
     with pytest.raises(ValidationError, match="frozen"):
         delattr(made, name)
     assert weakref.ref(made)() is made
+    for again in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), copy.copy(made)):
+        assert again == made and again is not made and again.__plain_frozen__
     changed = made.model_copy(update={name: default_of(cls, name, None)})
     assert changed != made and getattr(made, name) == VALIDATED[cls][name]
     if cls in (sc.StageBudget, sc.StageTimeouts, sc.StageLimits):  # all fields hashable

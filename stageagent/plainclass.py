@@ -338,7 +338,10 @@ def _schema(cls: type[PlainClass], handler: Any, ref: str) -> Any:
         fields.append(core_schema.dataclass_field(name, schema, kw_only=True))
     args = core_schema.dataclass_args_schema(cls.__name__, fields,
                                              extra_behavior=cls.__plain_extra__)
-    return core_schema.dataclass_schema(cls, args, list(field_names(cls)), slots=True, ref=ref)
+    config = core_schema.CoreConfig(extra_fields_behavior=cls.__plain_extra__) \
+        if cls.__plain_extra__ else None  # for JSON schema: additionalProperties false
+    return core_schema.dataclass_schema(cls, args, list(field_names(cls)), slots=True, ref=ref,
+                                        config=config)
 
 
 def _field_schema(hint: Any, spec: _Spec | None, handler: Any) -> Any:

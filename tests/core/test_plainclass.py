@@ -214,6 +214,12 @@ def test_settings_and_stage_classes_name_a_bad_key_and_a_bad_value():
             build()
         error = info.value.errors()[0]
         assert (".".join(map(str, error["loc"])), error["type"]) == (key, kind)
+    from stageagent.plainclass import adapter_for
+
+    schema = adapter_for(sc.StageConfig).json_schema()  # stage files' schema, for editors
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["StageModel"]["additionalProperties"] is False
+    assert "additionalProperties" not in adapter_for(TextDelta).json_schema()
     report = QualityReport(score=1)  # type: ignore[arg-type]  # coerced as pydantic does
     assert report.score == 1.0 and type(report.score) is float
 

@@ -126,6 +126,8 @@ class _PlainMeta(type):
         cls.__plain_specs__ = specs  # type: ignore[attr-defined]
         cls.__plain_frozen__ = bool(frozen)  # type: ignore[attr-defined]
         cls.__plain_extra__ = extra  # type: ignore[attr-defined]
+        if extra:  # pydantic before 2.12 reads a dataclass's JSON-schema config from here
+            cls.__pydantic_config__ = {"extra": extra}  # type: ignore[attr-defined]
         # a dataclass too, with no method generated: pydantic serialises it inside any
         # model, list or `Any` field (its serialiser asks for `__dataclass_fields__`), and
         # `dataclasses.fields` / `asdict` / `replace` work on it

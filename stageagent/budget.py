@@ -25,7 +25,7 @@ MESSAGE_OVERHEAD = 4
 class History:
     """A conversation with per-message token counts and a forward-only trim window."""
 
-    __slots__ = ("messages", "tokens", "total", "window_tokens", "_count", "_counter", "_pinned",
+    __slots__ = ("messages", "tokens", "window_tokens", "_count", "_counter", "_pinned",
                  "_start", "_task")
 
     def __init__(self, counter: TokenCounter, messages: Sequence[Message] = ()):
@@ -33,7 +33,6 @@ class History:
         self._count = counter.raw_count()
         self.messages: list[Any] = []
         self.tokens: list[int] = []
-        self.total = 0
         self._pinned = 0  # messages[:_pinned] are always sent
         self._start = 0  # first unpinned message still in the window
         self._task = -1  # a pinned message after the pinned prefix (-1: none)
@@ -54,9 +53,13 @@ class History:
             n = self._counter.count(text) + MESSAGE_OVERHEAD
         self.messages.append(message)
         self.tokens.append(n)
-        self.total += n
         self.window_tokens += n
         return n
+
+    @property
+    def total(self) -> int:
+        """Tokens of the whole conversation, trimmed messages included."""
+        return sum(self.tokens)
 
     def pin(self, count: int, task: int = -1) -> None:
         """Pin the first `count` messages and the message at index `task`: never trimmed.
@@ -137,7 +140,12 @@ class Spend:
         c[4] += usage.requests
         if usage.estimated:
             self._estimated = True
-        return self._charge(model, usage)
+        cost = self._price(model, usage)
+        if cost is None:
+            self._unpriced = True
+        else:
+            self.cost_usd = (self.cost_usd or 0.0) + cost
+        return cost
 
     def add_estimated(self, model: str, usage: Usage, input_tokens: int,
                       output_tokens: int) -> float | None:
@@ -148,10 +156,7 @@ class Spend:
         c[1] += output_tokens
         c[4] += 1
         self._estimated = True
-        return self._charge(model, usage)
-
-    def _charge(self, model: str, usage: Usage) -> float | None:
-        cost = self._price(model, usage)
+        cost = self._price(model, usage)  # written out in both: called every turn
         if cost is None:
             self._unpriced = True
         else:

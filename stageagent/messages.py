@@ -184,11 +184,12 @@ def message_text(message: Any) -> str:
 def parts_text(parts: list[Any]) -> str:
     """The text an assistant turn's parts contribute to the context (`message_text`)."""
     if len(parts) == 1:
-        return _part_text(parts[0])
-    return "\n".join([_part_text(part) for part in parts])
+        return part_text(parts[0])
+    return "\n".join([part_text(part) for part in parts])
 
 
-def _part_text(part: Any) -> str:
+def part_text(part: Any) -> str:
+    """One assistant part's text: its text, its thinking, or a call's name and JSON."""
     kind = part.kind
     if kind == "text":
         return part.text

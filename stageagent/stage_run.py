@@ -25,13 +25,15 @@ import asyncio
 import json
 import sys
 import weakref
+from types import CoroutineType
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import (TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Awaitable, Callable,
+                    Sequence)
 
 from . import events as ev
 from .budget import History, Spend
-from .deadline import DeadlineExpired, call_within, finish_within, next_within, steps_of
+from .deadline import DeadlineExpired, call_within, finish_within, next_within
 from .events import Emitter, StopReason
 from .exceptions import ModelTimeoutError, StageAgentError
 from .formatting import format_instruction, jsonable, parse_output, retry_instruction
@@ -41,7 +43,7 @@ from .log import QUIET, run_logger
 from .messages import (
     Message,
     ToolResult,
-    parts_text,
+    part_text,
     system_message,
     tool_result,
     tool_return,
@@ -133,7 +135,8 @@ class RunState:
                  "iteration", "response", "text", "calls", "usage", "cost", "window_tokens",
                  "output", "final_text", "score", "critiques", "format_errors", "gate_report",
                  "verdict", "budgeted", "model_name", "context_budget", "format_response",
-                 "max_iterations", "loop_repeats", "model_s", "first_settings", "settings")
+                 "max_iterations", "loop_repeats", "model_s", "first_settings", "settings",
+                 "failed")
 
     def __init__(self, spend: Spend):
         self.history: History | None = None
@@ -146,6 +149,7 @@ class RunState:
         self.response: Any = None  # the current turn, its text and tool calls
         self.text = ""
         self.calls: list[Any] = []
+        self.failed = False  # a tool call of this turn failed
         self.usage: Any = None
         self.cost: float | None = None
         self.window_tokens = 0
@@ -290,7 +294,8 @@ class StageRun:
                         await deltas.aclose()
                     response = s.response
                 else:  # stepped by hand: an answer without suspending needs no timer
-                    steps = steps_of(self.model.request(request))
+                    asked = self.model.request(request)  # what `await` would drive:
+                    steps = asked if type(asked) is CoroutineType else asked.__await__()
                     try:
                         pending = steps.send(None)
                     except StopIteration as done:
@@ -319,7 +324,9 @@ class StageRun:
                     yield emit.tool_called(call.id, call.name, call.arguments)
                     if self._stop is not None:
                         raise self._stop  # no tool starts after a stop request
-                outcomes = await self._act(s)
+                outcomes = self._act(s)
+                if not isinstance(outcomes, list):  # a tool is waiting for something
+                    outcomes = await outcomes
                 for outcome in outcomes:
                     if outcome.approval is not None:
                         yield self._approval(outcome)
@@ -332,7 +339,8 @@ class StageRun:
                                                response=s.response)
                 if self._stop is not None:
                     raise self._stop
-                self._after_act(s, outcomes)
+                if s.failed or s.budgeted:
+                    self._after_act(s, outcomes)
         except BaseException as exc:  # every way out ends the stage with a result
             stop = self._stop_for(exc)
             if stop.propagate:
@@ -457,11 +465,11 @@ class StageRun:
             raise Stop("max_iterations")
         s.iteration = self.emitter.iteration = s.ctx.iteration = s.iteration + 1  # type: ignore[union-attr]
         self._active_task = self._current_task()  # what cancel() interrupts
-        history = s.history
-        assert history is not None
-        request = model_request(history.window(s.context_budget), self._prepared.definitions,
+        history = s.history  # set by `_begin`, like the runner and the tools' context
+        request = model_request(history.window(s.context_budget),  # type: ignore[union-attr]
+                                self._prepared.definitions,
                                 s.first_settings if s.iteration == 1 else s.settings)
-        s.window_tokens = history.window_tokens
+        s.window_tokens = history.window_tokens  # type: ignore[union-attr]
         return request
 
     def _model_deadline(self) -> float | None:
@@ -474,8 +482,8 @@ class StageRun:
         if response is None:
             raise Stop("error", "the model stream ended without a response")
         s.response = response
-        parts = response.parts
-        out_tokens = s.history.append(response, parts_text(parts))  # type: ignore[union-attr]
+        counted, s.text, s.calls, keys = _read_turn(response.parts)
+        out_tokens = s.history.append(response, counted)  # type: ignore[union-attr]
         usage = response.usage
         if not usage.input_tokens and not usage.output_tokens:  # estimated, from our counts
             usage = usage_of(s.window_tokens, out_tokens, 0, 0, 1, True)
@@ -483,35 +491,46 @@ class StageRun:
         else:
             s.cost = s.spend.add(s.model_name, usage)
         s.usage = usage
-        s.text, s.calls = text, calls = _split(parts)
         if self._log is not QUIET:
             self._log.bind(iteration=s.iteration).debug(
                 "model turn: {} tool call(s), {} chars of text, {} context tokens",
-                len(calls), len(text), s.window_tokens)
+                len(s.calls), len(s.text), s.window_tokens)
         # the same call (tool and arguments) `loop_repeats` times: the model is stuck
-        repeated = None
-        for call in calls:
-            key = _call_key(call)
-            seen = s.seen_calls[key] = s.seen_calls.get(key, 0) + 1
-            if seen >= s.loop_repeats:
-                repeated = call
-        if repeated is not None:
-            raise Stop("loop_detected", f"tool {repeated.name!r} was called "
+        seen, repeated = s.seen_calls, -1
+        for i, key in enumerate(keys):
+            seen[key] = count = seen.get(key, 0) + 1
+            if count >= s.loop_repeats:
+                repeated = i
+        if repeated >= 0:
+            raise Stop("loop_detected", f"tool {s.calls[repeated].name!r} was called "
                        f"{s.loop_repeats} times with the same arguments")
 
-    async def _act(self, s: RunState) -> list[Outcome]:
-        """Run the turn's tool calls; their results join the history."""
-        calls, runner = s.calls, s.runner
-        assert runner is not None and s.ctx is not None
+    def _act(self, s: RunState) -> list[Outcome] | Awaitable[list[Outcome]]:
+        """Run the turn's tool calls; their results join the history. Returns the outcomes
+        or, when a call has to wait, an awaitable of them: a single call that finishes
+        without suspending (the common case) needs no coroutine at all."""
+        calls, runner, ctx = s.calls, s.runner, s.ctx
         self._active_task = self._current_task()
         if len(calls) == 1:
-            outcome = await runner.run_one(calls[0], s.ctx)
-            result = outcome.result
-            outcomes, results, text = [outcome], [result], result.content
+            outcome = runner.start_one(calls[0], ctx)  # type: ignore[union-attr,arg-type]
+            if isinstance(outcome, Outcome):
+                return self._returned(s, [outcome])
+            return self._act_later(s, outcome)
+        return self._act_later(s, runner.run_all(calls, ctx))  # type: ignore[union-attr,arg-type]
+
+    async def _act_later(self, s: RunState, pending: Awaitable[Any]) -> list[Outcome]:
+        outcomes = await pending
+        return self._returned(s, [outcomes] if isinstance(outcomes, Outcome) else outcomes)
+
+    def _returned(self, s: RunState, outcomes: list[Outcome]) -> list[Outcome]:
+        """The tool results join the history, as one tool message."""
+        if len(outcomes) == 1:
+            result = outcomes[0].result
+            results, text, s.failed = [result], result.content, result.is_error
         else:
-            outcomes = await runner.run_all(calls, s.ctx)
             results = [o.result for o in outcomes]
             text = "\n".join([r.content for r in results])  # as `message_text` has it
+            s.failed = any(r.is_error for r in results)
         s.history.append(tool_return(results), text)  # type: ignore[union-attr]
         return outcomes
 
@@ -535,7 +554,8 @@ class StageRun:
                                         outcome.truncated)
 
     def _after_act(self, s: RunState, outcomes: list[Outcome]) -> None:
-        """Stop when a tool's retry budget or the stage's token/cost budget is spent."""
+        """Stop when a tool's retry budget or the stage's token/cost budget is spent
+        (called when a call failed or the stage has a budget)."""
         for outcome in outcomes:
             if outcome.result.is_error:  # only a failure spends a retry budget
                 for call in s.calls:
@@ -692,25 +712,35 @@ class StageRun:
                 self._log.opt(exception=exc).warning("closing the model failed")
 
 
-def _split(parts: list[Any]) -> tuple[str, list[Any]]:
-    """A turn's text and its tool calls, in one pass (one part is the common case)."""
-    if len(parts) == 1:
-        kind = parts[0].kind
+def _read_turn(parts: list[Any]) -> tuple[str, str, list[Any], list[Any]]:
+    """A model turn read in one pass, each part's text made once: the text its tokens are
+    counted by (`parts_text`), its answer text, its tool calls and their loop keys."""
+    if len(parts) == 1:  # the common turn: one call, or one text
+        part = parts[0]
+        kind = part.kind
         if kind == "tool_call":
-            return "", parts
-        return (parts[0].text if kind == "text" else ""), []
-    text = "".join([p.text for p in parts if p.kind == "text"])
-    return text, [p for p in parts if p.kind == "tool_call"]
+            counted = part_text(part)
+            return counted, "", parts, [_call_key(part, counted)]
+        counted = part_text(part)
+        return counted, (counted if kind == "text" else ""), [], []
+    texts = [part_text(p) for p in parts]
+    calls, keys = [], []
+    for part, counted in zip(parts, texts):
+        if part.kind == "tool_call":
+            calls.append(part)
+            keys.append(_call_key(part, counted))
+    answer = "".join([p.text for p in parts if p.kind == "text"])
+    return "\n".join(texts), answer, calls, keys
 
 
-def _call_key(call: Any) -> Any:
-    """Identity of a call for loop detection: name + arguments, order-insensitive."""
+def _call_key(call: Any, counted: str) -> Any:
+    """Identity of a call for loop detection: name + arguments, order-insensitive. With
+    fewer than two arguments there is no order to ignore, and the call's counted text
+    (its name and JSON arguments, or the raw text that was not JSON) is the key."""
     arguments = call.arguments
+    if len(arguments) < 2 or call.raw_arguments is not None:
+        return counted
     try:
-        if len(arguments) < 2:  # no order to ignore: the items themselves
-            key = (call.name, *arguments.items())
-            hash(key)  # an unhashable value raises here, not in the caller's lookup
-            return key
         return call.name, frozenset(arguments.items())
     except TypeError:  # unhashable values (lists, dicts): canonical JSON
         return call.name, json.dumps(arguments, sort_keys=True, default=str)

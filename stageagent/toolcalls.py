@@ -137,6 +137,14 @@ class ToolRunner:
     async def run_one(self, call: ToolCallPart, ctx: ToolContext,
                       state: dict[str, Any] | None = None) -> Outcome:
         """Run one call (with `state` instead of `ctx.state` when given)."""
+        outcome = self.start_one(call, ctx, state)
+        return outcome if isinstance(outcome, Outcome) else await outcome
+
+    def start_one(self, call: ToolCallPart, ctx: ToolContext,
+                  state: dict[str, Any] | None = None) -> Outcome | Awaitable[Outcome]:
+        """Run one call as far as it goes without waiting: its `Outcome` when it finished
+        (most tools finish without suspending, and then no coroutine is made for the
+        call), else an awaitable of it. `state` replaces `ctx.state` when given."""
         start = _clock()
         name = call.name
         tool = self.tools.get(name)
@@ -151,15 +159,28 @@ class ToolRunner:
             kwargs = tool.validate(call.arguments)
         except ValidationError as exc:
             return self._fail(call, format_validation_error(name, exc), start)
-        approval = None
         if tool.requires_approval:
-            approval = await self._approve(tool, call, ctx)
-            if not approval[0]:
-                why = f": {approval[1]}" if approval[1] else ""
-                outcome = self._fail(call, f"The call to {name!r} was refused{why}. "
-                                           "Do not retry it unchanged.", start, count=False)
-                outcome.approval = approval
-                return outcome
+            return self._approved(tool, call, ctx, state, kwargs, start)
+        return self._started(tool, call, ctx, state, kwargs, start, None)
+
+    async def _approved(self, tool: Tool, call: ToolCallPart, ctx: ToolContext,
+                        state: dict[str, Any] | None, kwargs: dict[str, Any],
+                        start: float) -> Outcome:
+        """Ask the approver, then run the call if it was approved."""
+        approval = await self._approve(tool, call, ctx)
+        if not approval[0]:
+            why = f": {approval[1]}" if approval[1] else ""
+            refused = self._fail(call, f"The call to {call.name!r} was refused{why}. "
+                                       "Do not retry it unchanged.", start, count=False)
+            refused.approval = approval
+            return refused
+        outcome = self._started(tool, call, ctx, state, kwargs, start, approval)
+        return outcome if isinstance(outcome, Outcome) else await outcome
+
+    def _started(self, tool: Tool, call: ToolCallPart, ctx: ToolContext,
+                 state: dict[str, Any] | None, kwargs: dict[str, Any], start: float,
+                 approval: tuple[bool, str] | None) -> Outcome | Awaitable[Outcome]:
+        """Start the tool and step it once by hand: no timer for a call that never waits."""
         call_ctx = ctx
         if tool.takes_ctx:  # a context of its own: tools running together differ by call id
             call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
@@ -168,14 +189,29 @@ class ToolRunner:
         timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         try:
             coro = tool.start(kwargs, call_ctx)
-            try:
-                pending = coro.send(None)  # most tools finish here, without suspending
-            except StopIteration as stop:
-                value = stop.value
-            else:
-                value = await finish_within(coro, pending, timeout)
+            pending = coro.send(None)
+        except StopIteration as stop:
+            return self._succeeded(tool, call, stop.value, start, approval)
         except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
-            return self._fail(call, self._failure(name, exc, timeout), start, approval=approval)
+            return self._fail(call, self._failure(call.name, exc, timeout), start,
+                              approval=approval)
+        return self._finished(tool, call, coro, pending, timeout, start, approval)
+
+    async def _finished(self, tool: Tool, call: ToolCallPart, coro: Any, pending: Any,
+                        timeout: float | None, start: float,
+                        approval: tuple[bool, str] | None) -> Outcome:
+        """Drive a call that suspended to its end, within its timeout."""
+        try:
+            value = await finish_within(coro, pending, timeout)
+        except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
+            return self._fail(call, self._failure(call.name, exc, timeout), start,
+                              approval=approval)
+        return self._succeeded(tool, call, value, start, approval)
+
+    def _succeeded(self, tool: Tool, call: ToolCallPart, value: Any, start: float,
+                   approval: tuple[bool, str] | None) -> Outcome:
+        """A returned value as the observation: text, cut to the tool's output limit."""
+        name = call.name  # the name it was called by (a tool may be registered under another)
         self.failures[name] = 0
         text = value if type(value) is str else render_output(value)
         limit = tool.max_output_tokens or self._output_tokens

@@ -242,6 +242,48 @@ async def test_loop_detection_tells_one_argument_from_another():
     assert (await events_of(run))[-1].reason == "completed"
 
 
+async def test_loop_detection_counts_a_call_alike_alone_and_beside_others():
+    """A turn of one call and a turn of several read their calls' keys the same way."""
+    model = ScriptedModel([[call("add", {"a": 1}), call("add", {"a": 2, "b": 1})],
+                           call("add", {"a": 1}),
+                           [call("add", {"b": 1, "a": 2}), call("add", {"a": 3})]])
+    run = make_runtime().run_stage(stage(limits=StageLimits(loop_repeats=2)), "x", model=model)
+    events = await events_of(run)
+    assert events[-1].reason == "loop_detected", events[-1]
+    assert "'add' was called 2 times" in events[-1].error
+    assert [e.iteration for e in events if e.type == "tool_result"] == [1, 1]
+
+
+@pytest.mark.parametrize("arguments", [
+    [{"a": 1}, {"a": "1"}, {"b": 1}, {"a": 1.0}],  # a number, its text, another name
+    [{"a": [1, 2]}, {"a": [2, 1]}, {"a": None}, {}],
+], ids=["scalars", "lists"])
+async def test_loop_detection_tells_one_argument_from_another_alone(arguments):
+    @tool
+    async def probe(a: Any = None, b: Any = None) -> str:
+        """Accepts anything."""
+        return "ok"
+
+    model = ScriptedModel([call("probe", a) for a in arguments] + ["done"])
+    run = make_runtime(probe).run_stage(
+        stage(tools=["probe"], max_iterations=10, limits=StageLimits(loop_repeats=2)), "x",
+        model=model)
+    events = await events_of(run)
+    assert events[-1].reason == "completed", events[-1]
+    assert sum(not e.is_error for e in events if e.type == "tool_result") == len(arguments)
+
+
+async def test_loop_detection_sees_repeated_raw_arguments():
+    """Arguments that were not JSON are compared by their text."""
+    model = ScriptedModel([call("add", raw_arguments="{a: 1"), call("add", raw_arguments="{a: 2"),
+                           call("add", raw_arguments="{a: 1")])
+    run = make_runtime().run_stage(
+        stage(max_iterations=10, limits=StageLimits(loop_repeats=2)), "x", model=model)
+    events = await events_of(run)
+    assert events[-1].reason == "loop_detected", events[-1]
+    assert sum(e.type == "tool_result" for e in events) == 2
+
+
 async def test_token_budget_and_cost_budget():
     model = ScriptedModel([call("add", {"a": i, "b": 1}) for i in range(5)])
     run = make_runtime().run_stage(stage(budget=StageBudget(max_total_tokens=120)), "x",

@@ -335,8 +335,8 @@ class StageRun:
                     yield self._observed(s, outcome)
                     if self._stop is not None:
                         raise self._stop
-                yield emit.iteration_completed(s.usage, s.cost, s.window_tokens,
-                                               response=s.response)
+                yield emit.iteration_completed(s.usage, s.cost, s.window_tokens, None, None,
+                                               s.response)  # positional: a cheaper call
                 if self._stop is not None:
                     raise self._stop
                 if s.failed or s.budgeted:

@@ -186,15 +186,15 @@ class ToolRunner:
             call_ctx = ToolContext(run_id=ctx.run_id, stage=ctx.stage, iteration=ctx.iteration,
                                    deps=ctx.deps, state=ctx.state if state is None else state,
                                    tool_call_id=call.id)
-        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         try:
             coro = tool.start(kwargs, call_ctx)
             pending = coro.send(None)
         except StopIteration as stop:
             return self._succeeded(tool, call, stop.value, start, approval)
         except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
-            return self._fail(call, self._failure(call.name, exc, timeout), start,
+            return self._fail(call, self._failure(call.name, exc), start,
                               approval=approval)
+        timeout = tool.timeout if tool.timeout is not None else self._default_timeout
         return self._finished(tool, call, coro, pending, timeout, start, approval)
 
     async def _finished(self, tool: Tool, call: ToolCallPart, coro: Any, pending: Any,
@@ -204,7 +204,7 @@ class ToolRunner:
         try:
             value = await finish_within(coro, pending, timeout)
         except BaseException as exc:  # noqa: BLE001 - the model sees it and may correct
-            return self._fail(call, self._failure(call.name, exc, timeout), start,
+            return self._fail(call, self._failure(call.name, exc), start,
                               approval=approval)
         return self._succeeded(tool, call, value, start, approval)
 
@@ -228,13 +228,13 @@ class ToolRunner:
         return f"Unknown tool {name!r}. Available tools: {self._available}."
 
     @staticmethod
-    def _failure(name: str, exc: BaseException, timeout: float | None) -> str:
+    def _failure(name: str, exc: BaseException) -> str:
         """What the model is told about a call that raised; re-raises what is not the
         tool's failure (a cancellation of the run, KeyboardInterrupt)."""
         if isinstance(exc, ToolError):
             return str(exc)
         if isinstance(exc, DeadlineExpired):
-            return f"Tool {name!r} timed out after {timeout:g} s."
+            return f"Tool {name!r} timed out after {exc.seconds:g} s."
         if isinstance(exc, asyncio.CancelledError) and not _run_cancelled():
             # e.g. the tool awaited a future someone else cancelled: its own failure
             return (f"Tool {name!r} raised CancelledError{_detail(exc)} (the tool's own, "

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from .runtime import StageAwareRuntime
 
 # A zero-argument `current_task` for one loop, as cheap as the Python version allows:
-# the run records its driving task before every await, for `cancel()`.
+# the run records its driving task before every await that waits, for `cancel()`.
 if sys.version_info >= (3, 12):
     def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
         return asyncio.current_task  # implemented in C
@@ -284,6 +284,7 @@ class StageRun:
             while True:
                 request = self._next_turn(s)
                 if self._stream:
+                    self._active_task = self._current_task()  # what cancel() interrupts
                     deltas = self._streamed(s, request)
                     try:
                         async for delta in deltas:
@@ -300,7 +301,8 @@ class StageRun:
                         pending = steps.send(None)
                     except StopIteration as done:
                         response = done.value
-                    else:
+                    else:  # it waits: from here on, cancel() interrupts this task
+                        self._active_task = self._current_task()
                         response = await finish_within(steps, pending, s.model_s)
                 self._think(s, response)
                 if s.text:
@@ -464,7 +466,6 @@ class StageRun:
         if s.iteration >= s.max_iterations:
             raise Stop("max_iterations")
         s.iteration = self.emitter.iteration = s.ctx.iteration = s.iteration + 1  # type: ignore[union-attr]
-        self._active_task = self._current_task()  # what cancel() interrupts
         history = s.history  # set by `_begin`, like the runner and the tools' context
         request = model_request(history.window(s.context_budget),  # type: ignore[union-attr]
                                 self._prepared.definitions,
@@ -510,7 +511,6 @@ class StageRun:
         or, when a call has to wait, an awaitable of them: a single call that finishes
         without suspending (the common case) needs no coroutine at all."""
         calls, runner, ctx = s.calls, s.runner, s.ctx
-        self._active_task = self._current_task()
         if len(calls) == 1:
             outcome = runner.start_one(calls[0], ctx)  # type: ignore[union-attr,arg-type]
             if isinstance(outcome, Outcome):
@@ -519,6 +519,7 @@ class StageRun:
         return self._act_later(s, runner.run_all(calls, ctx))  # type: ignore[union-attr,arg-type]
 
     async def _act_later(self, s: RunState, pending: Awaitable[Any]) -> list[Outcome]:
+        self._active_task = self._current_task()  # what cancel() interrupts while it waits
         outcomes = await pending
         return self._returned(s, [outcomes] if isinstance(outcomes, Outcome) else outcomes)
 

@@ -10,7 +10,7 @@ import gc
 
 import pytest
 
-from stageagent import ScriptedModel, call, tool
+from stageagent import FunctionModel, ScriptedModel, call, tool
 
 from .helpers import make_runtime, stage
 
@@ -57,6 +57,40 @@ async def test_cancel_while_tools_run_cancels_them_and_reports_cancelled():
     assert run.result.reason == "cancelled"
     # the unanswered calls are answered in the saved history, so it can be continued
     assert run.result.messages[-1].role == "tool"
+    assert not leftover_tasks()
+
+
+async def test_cancel_while_one_tool_waits_cancels_it_and_reports_cancelled():
+    """A single call runs in the run's own task (no task of its own): cancel() must
+    still interrupt it where it waits."""
+    slow, flags = slow_tool_and_flags()
+    flags["started"] = asyncio.Event()
+    model = ScriptedModel([call("slow", {"n": 1})])
+    run = make_runtime(slow).run_stage(stage(tools=["slow"]), "x", model=model)
+    consumer = asyncio.ensure_future(run.collect())
+    await asyncio.wait_for(flags["started"].wait(), 2)
+    run.cancel()
+    result = await asyncio.wait_for(consumer, 2)
+    assert result.reason == "cancelled"
+    assert flags["cancelled"] and not flags["finished"]
+    assert result.messages[-1].role == "tool"
+    assert not leftover_tasks()
+
+
+async def test_cancel_while_the_model_waits_stops_the_run_at_once():
+    asked = asyncio.Event()
+
+    async def never_answers(request):
+        asked.set()
+        await asyncio.sleep(30)
+        return "too late"
+
+    run = make_runtime().run_stage(stage(), "x", model=FunctionModel(never_answers))
+    consumer = asyncio.ensure_future(run.collect())
+    await asyncio.wait_for(asked.wait(), 2)
+    run.cancel()
+    result = await asyncio.wait_for(consumer, 2)
+    assert result.reason == "cancelled" and result.error == "cancelled by request"
     assert not leftover_tasks()
 
 

@@ -1,8 +1,11 @@
-"""`python -m bench NAME [--json] [--quick] [--instructions]`.
+"""`python -m bench NAME [--json] [--quick] [--instructions | --shares]`.
 
 NAME: overhead, sql, verdicts, schema, chart, document, pipeline, plan, eval, trace,
 serve, local (needs stageagent[local]), all. `--instructions` (overhead, eval) counts
 CPU instructions per iteration / per case under valgrind: stable under any machine load.
+`--shares` (overhead): the time each feature (token counting, argument validation,
+pricing, events, the request's copy of the history) costs one iteration, measured by
+switching it off (`bench/shares.py`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructions", action="store_true",
                         help="overhead, eval: instructions per iteration / case under "
                         "valgrind")
+    parser.add_argument("--shares", action="store_true",
+                        help="overhead: what each feature costs one iteration, in µs")
     args = parser.parse_args(argv)
+    if args.shares:
+        if args.suite != "overhead":
+            parser.error("--shares: only for overhead")
+        from bench.shares import run as run_shares
+
+        figures = run_shares(quick=args.quick)
+        print(json.dumps(figures) if args.json
+              else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+        return 0
     if args.instructions:
         module = importlib.import_module(SUITES[args.suite]) if args.suite in SUITES else None
         if module is None or not hasattr(module, "instructions"):

